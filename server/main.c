@@ -1,0 +1,80 @@
+/*
+ * main.c - swb-node: the routing node. Parses the command line and runs one of
+ * its modes: serve (the default), --check-config, or --dry-run.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+#include "tools.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: swb-node [--config FILE] [--data DIR] [--listen URL]... [--http ADDR:PORT]\n"
+		"                [--log-level error|warn|info|debug]\n"
+		"       swb-node --check-config [FILE]\n"
+		"       swb-node --dry-run [FILE] --task JSON\n"
+		"\n"
+		"With no FILE the embedded default workspace is used.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },  { "data", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },  { "http", required_argument, NULL, 'H' },
+		{ "log-level", required_argument, NULL, 'v' }, { "check-config", optional_argument, NULL, 'C' },
+		{ "dry-run", optional_argument, NULL, 'D' }, { "task", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },          { "fsync", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct swb_node_opts no;
+	swb_node_opts_init(&no);
+	const char *task = NULL;
+	int mode = 0;
+	const char *mode_file = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:d:l:H:v:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': no.config_path = optarg; break;
+		case 'd': no.data_dir = optarg; break;
+		case 'l':
+			if (swb_node_opts_add_listen(&no, optarg) != 0) {
+				fprintf(stderr, "swb-node: too many --listen URLs\n");
+				return 2;
+			}
+			break;
+		case 'H': no.http_addr = optarg; break;
+		case 'v': no.log_level = optarg; break;
+		case 'f': no.fsync_mode = optarg; break;
+		case 'C':
+		case 'D':
+			mode = c;
+			mode_file = optarg;
+			break;
+		case 't': task = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if ((mode == 'C' || mode == 'D') && !mode_file && optind < argc)
+		mode_file = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "swb-node: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (mode == 'C')
+		return swb_tool_check_config(mode_file ? mode_file : no.config_path);
+	if (mode == 'D') {
+		if (!task) {
+			fprintf(stderr, "swb-node: --dry-run needs --task JSON\n");
+			return 2;
+		}
+		return swb_tool_dry_run(mode_file ? mode_file : no.config_path, task);
+	}
+	return swb_node_run(&no);
+}

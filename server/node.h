@@ -1,0 +1,27 @@
+/*
+ * node.h - the routing node: one routing thread that owns the core, fed by an
+ * inbox that the nng (and HTTP) I/O threads fill. See docs/protocol.md.
+ */
+#ifndef SWB_NODE_H
+#define SWB_NODE_H
+
+#define SWB_NODE_MAX_LISTEN 8
+
+struct swb_node_opts {
+	const char *config_path; /* NULL: the embedded default workspace */
+	const char *data_dir;    /* NULL: $XDG_DATA_HOME/switchboard */
+	const char *listen[SWB_NODE_MAX_LISTEN];
+	int nlisten;             /* 0: the defaults (ipc in the runtime dir, tcp://127.0.0.1:7411) */
+	const char *http_addr;   /* NULL: no HTTP gateway */
+	const char *log_level;   /* NULL: info */
+	const char *fsync_mode;  /* NULL: group */
+	int disconnect_grace_ms; /* worker moves to the disconnect activity after this */
+};
+
+void swb_node_opts_init(struct swb_node_opts *o);
+int swb_node_opts_add_listen(struct swb_node_opts *o, const char *url);
+
+/* Runs until SIGTERM/SIGINT; returns the process exit code. */
+int swb_node_run(const struct swb_node_opts *o);
+
+#endif
