@@ -20,6 +20,8 @@ static const char *const code_names[SWB_CODE_COUNT] = {
 	[SWB_EIO] = "io_error",
 	[SWB_EUNKNOWN] = "unknown_op",
 	[SWB_EINTERNAL] = "internal",
+	[SWB_ERESYNC] = "resync",
+	[SWB_EUNAVAIL] = "unavailable",
 };
 
 const char *swb_code_name(enum swb_code code)

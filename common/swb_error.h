@@ -24,6 +24,8 @@ enum swb_code {
 	SWB_EIO,        /* io_error: file or socket failure */
 	SWB_EUNKNOWN,   /* unknown_op: no such operation */
 	SWB_EINTERNAL,  /* internal: a bug; never caused by input */
+	SWB_ERESYNC,    /* resync: an event cursor older than the node's window */
+	SWB_EUNAVAIL,   /* unavailable: the node is stopping or unreachable */
 	SWB_CODE_COUNT
 };
 

@@ -52,8 +52,13 @@ void vec_remove(struct vec *v, void *p)
 	}
 }
 
+/* Steals data. Without a sink (configuration loading) nothing is emitted and no seq is used. */
 void core_emit(swb_core *c, const char *type, const char *rtype, const char *rsid, const char *desc, json_t *data)
 {
+	if (!c->sink) {
+		json_decref(data);
+		return;
+	}
 	char sid[SWB_SID_SIZE];
 	swb_sid_make(&c->rng, "EV", sid);
 	c->seq++;
@@ -66,8 +71,7 @@ void core_emit(swb_core *c, const char *type, const char *rtype, const char *rsi
 		.seq = c->seq, .sid = sid, .type = type, .ts_ms = c->now, .resource_type = rtype,
 		.resource_sid = rsid, .description = desc, .data = data,
 	};
-	if (c->sink)
-		c->sink(c->sink_ctx, &ev);
+	c->sink(c->sink_ctx, &ev);
 	json_decref(data);
 }
 

@@ -56,7 +56,7 @@ typedef void (*swb_event_sink)(void *ctx, const struct swb_event *ev);
 struct swb_core_opts {
 	uint64_t seed;               /* SIDs are drawn from this */
 	int64_t now_ms;              /* creation time */
-	swb_event_sink sink;         /* may be NULL */
+	swb_event_sink sink;         /* may be NULL: then nothing is emitted and seq stays 0 */
 	void *sink_ctx;
 	const char *account_sid;     /* NULL: generated */
 	const char *workspace_sid;   /* NULL: generated */

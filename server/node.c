@@ -1,10 +1,27 @@
 /*
- * node.c - placeholder until the nng node lands.
+ * node.c - swb-node's serving mode: one routing thread owns the core and runs
+ * the loop (poll the inbox and signals, handle requests, fire timers, commit,
+ * answer). nng threads only hand requests over (nng_server.c). Wire decoding,
+ * authentication and node-level ops (session, snapshot, events) live in
+ * node_ops.c; this file is the loop, start-up, reload and shutdown.
  */
 #include "node.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "node_internal.h"
+#include "paths.h"
+#include "timefmt.h"
+#include "token.h"
+#include "workspace_file.h"
 
 void swb_node_opts_init(struct swb_node_opts *o)
 {
@@ -20,9 +37,288 @@ int swb_node_opts_add_listen(struct swb_node_opts *o, const char *url)
 	return 0;
 }
 
+/* ---- events: the core's sink ---- */
+
+static void on_event(void *ctx, const struct swb_event *ev)
+{
+	struct node *n = ctx;
+	swb_eventlog_append(n->events, ev);
+	node_journal_event(n, ev);
+}
+
+/* ---- start-up ---- */
+
+static void log_load_error(void *ctx, const char *msg)
+{
+	swb_error("%s: %s", (const char *)ctx, msg);
+}
+
+static uint64_t random_seed(void)
+{
+	char hex[17];
+	struct swb_err err;
+	if (swb_random_hex(hex, 8, &err) != SWB_OK)
+		return (uint64_t)swb_wall_ms() ^ (uint64_t)getpid();
+	return strtoull(hex, NULL, 16);
+}
+
+static int open_data_dir(struct node *n)
+{
+	if (n->opts.data_dir)
+		snprintf(n->data_dir, sizeof n->data_dir, "%s", n->opts.data_dir);
+	else
+		swb_default_data_dir(n->data_dir, sizeof n->data_dir);
+	if (swb_mkdir_p(n->data_dir, 0700) != 0) {
+		swb_error("cannot create data directory %s: %s", n->data_dir, strerror(errno));
+		return -1;
+	}
+	struct swb_err err;
+	if (swb_secret_load_or_create(n->data_dir, n->secret, &err) != SWB_OK) {
+		swb_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_listeners(struct node *n)
+{
+	const char *urls[SWB_NODE_MAX_LISTEN + 2];
+	int nurls = 0;
+	if (n->opts.nlisten == 0) {
+		swb_default_ipc_url(n->ipc_url, sizeof n->ipc_url, 1);
+		unlink(n->ipc_url + 6); /* a stale socket from a killed node */
+		urls[nurls++] = n->ipc_url;
+		urls[nurls++] = SWB_DEFAULT_TCP_URL;
+	}
+	for (int i = 0; i < n->opts.nlisten; i++)
+		urls[nurls++] = n->opts.listen[i];
+	struct swb_nng_tls tls = { n->opts.tls_cert, n->opts.tls_key };
+	struct swb_err err;
+	if (swb_nng_server_open(n->inbox, urls, nurls, &tls, &n->nng, &err) != SWB_OK) {
+		swb_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int block_signals(int *sfd)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any I/O thread starts, so they inherit the mask and only signalfd sees them. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	*sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return *sfd < 0 ? -1 : 0;
+}
+
+/* ---- reload (SIGHUP) ---- */
+
+static void upsert(struct node *n, json_t *doc, const char *key, const char *prefix, const char *const *keep)
+{
+	json_t *arr = json_object_get(doc, key);
+	size_t i;
+	json_t *item;
+	json_array_foreach(arr, i, item) {
+		const char *name = json_string_value(json_object_get(item, strcmp(key, "task_channels") == 0 ?
+									 "unique_name" : "friendly_name"));
+		char op[64];
+		json_t *args = json_object(), *found = NULL;
+		snprintf(op, sizeof op, "%s.fetch", prefix);
+		json_object_set_new(args, "sid", json_string(name));
+		bool exists = node_exec(n, swb_wall_ms(), NULL, op, args, &found, NULL) == SWB_OK;
+		json_decref(args);
+		args = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach(item, k, v) {
+			bool ok = !exists;
+			for (const char *const *kk = keep; *kk && !ok; kk++)
+				ok = strcmp(*kk, k) == 0;
+			if (ok)
+				json_object_set(args, k, v);
+		}
+		if (exists)
+			json_object_set(args, "sid", json_object_get(found, "sid"));
+		snprintf(op, sizeof op, "%s.%s", prefix, exists ? "update" : "create");
+		struct swb_err err;
+		if ((!exists || json_object_size(args) > 1) &&
+		    node_exec(n, swb_wall_ms(), NULL, op, args, NULL, &err) != SWB_OK)
+			swb_warn("reload: %s[%zu] '%s': %s", key, i, name ? name : "?", err.msg);
+		json_decref(found);
+		json_decref(args);
+	}
+}
+
+/*
+ * Validates the configuration file on a scratch core first; only if it loads
+ * cleanly are its resources applied to the live core (created when new, updated
+ * when they exist). Resources missing from the file are left alone.
+ */
+static void reload(struct node *n)
+{
+	struct swb_err err;
+	json_t *doc = swb_workspace_read(n->opts.config_path, &err);
+	if (!doc) {
+		swb_error("reload refused, keeping the running configuration: %s", err.msg);
+		return;
+	}
+	struct swb_core_opts co = { .seed = 1, .now_ms = swb_wall_ms() };
+	swb_core *scratch = NULL;
+	int nerr = swb_workspace_build(doc, &co, log_load_error, (void *)"reload", &scratch);
+	if (nerr) {
+		swb_error("reload refused (%d error%s), keeping the running configuration", nerr, nerr == 1 ? "" : "s");
+		json_decref(doc);
+		return;
+	}
+	swb_core_free(scratch);
+	node_apply_config(n, doc);
+	json_decref(doc);
+	swb_info("configuration reloaded from %s", n->opts.config_path ? n->opts.config_path : "(default workspace)");
+}
+
+/* Applies a validated workspace document to the live core (create new, update existing). */
+void node_apply_config(struct node *n, json_t *doc)
+{
+	static const char *const act_keys[] = { NULL };
+	static const char *const ch_keys[] = { "friendly_name", NULL };
+	static const char *const q_keys[] = { "target_workers", "task_order", "max_reserved_workers",
+					      "reservation_activity_sid", "assignment_activity_sid", NULL };
+	static const char *const wk_keys[] = { "attributes", NULL };
+	static const char *const wf_keys[] = { "configuration", "task_reservation_timeout", "assignment_callback_url",
+					       "fallback_assignment_callback_url", NULL };
+	upsert(n, doc, "activities", "activities", act_keys);
+	upsert(n, doc, "task_channels", "task_channels", ch_keys);
+	upsert(n, doc, "task_queues", "task_queues", q_keys);
+	upsert(n, doc, "workers", "workers", wk_keys);
+	upsert(n, doc, "workflows", "workflows", wf_keys);
+}
+
+/* ---- the loop ---- */
+
+static void handle_signals(struct node *n)
+{
+	struct signalfd_siginfo si;
+	while (read(n->sigfd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(n);
+		} else {
+			swb_info("signal %u: stopping", si.ssi_signo);
+			n->stopping = true;
+		}
+	}
+}
+
+static void drain_inbox(struct node *n)
+{
+	struct swb_in *list = swb_inbox_take(n->inbox);
+	for (struct swb_in *it = list; it; it = it->next) {
+		switch (it->kind) {
+		case SWB_IN_NNG_REQUEST:
+			node_handle_nng(n, it->ptr);
+			break;
+		case SWB_IN_PIPE_GONE:
+			node_pipe_gone(n, it->u);
+			break;
+		default:
+			break;
+		}
+	}
+	swb_inbox_release(list);
+	swb_nng_server_replenish(n->nng);
+}
+
+static int poll_timeout(struct node *n, int64_t now)
+{
+	int64_t next = swb_core_next_deadline(n->core);
+	int64_t other = node_next_deadline(n);
+	if (other < next)
+		next = other;
+	if (next == INT64_MAX)
+		return 1000;
+	int64_t ms = next - now;
+	return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
+static void loop(struct node *n)
+{
+	struct pollfd fds[2] = { { .fd = swb_inbox_fd(n->inbox), .events = POLLIN },
+				 { .fd = n->sigfd, .events = POLLIN } };
+	while (!n->stopping) {
+		int rv = poll(fds, 2, poll_timeout(n, swb_wall_ms()));
+		if (rv < 0 && errno != EINTR) {
+			swb_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (fds[1].revents & POLLIN)
+			handle_signals(n);
+		drain_inbox(n);
+		int64_t now = swb_wall_ms();
+		node_tick(n, now);
+		node_core_tick(n, now);
+		node_commit_and_flush(n, now);
+	}
+	/* Answer what is in flight, then stop accepting. */
+	drain_inbox(n);
+	node_commit_and_flush(n, swb_wall_ms());
+	node_release_pulls(n);
+	usleep(100 * 1000); /* let nng put the last answers on the wire */
+}
+
+static void cleanup(struct node *n)
+{
+	swb_nng_server_close(n->nng);
+	node_journal_close(n);
+	node_state_free(n);
+	swb_core_free(n->core);
+	swb_eventlog_free(n->events);
+	swb_inbox_free(n->inbox);
+	if (n->sigfd >= 0)
+		close(n->sigfd);
+	if (n->ipc_url[0])
+		unlink(n->ipc_url + 6);
+}
+
 int swb_node_run(const struct swb_node_opts *o)
 {
-	(void)o;
-	fprintf(stderr, "swb-node: serving is not built yet\n");
-	return 1;
+	int level = swb_log_level_parse(o->log_level ? o->log_level : "info");
+	if (level < 0) {
+		fprintf(stderr, "swb-node: --log-level must be error, warn, info or debug\n");
+		return 2;
+	}
+	swb_log_init("swb-node", (enum swb_log_level)level);
+	struct node *n = calloc(1, sizeof *n);
+	if (!n)
+		return 1;
+	n->opts = *o;
+	n->sigfd = -1;
+	int rc = 1;
+	json_t *doc = NULL;
+	struct swb_err err;
+	if (block_signals(&n->sigfd) != 0 || open_data_dir(n) != 0)
+		goto out;
+	if (!(doc = swb_workspace_read(o->config_path, &err))) {
+		swb_error("%s", err.msg);
+		goto out;
+	}
+	n->events = swb_eventlog_new(SWB_EVENTLOG_WINDOW);
+	n->inbox = swb_inbox_new();
+	if (!n->events || !n->inbox || node_state_init(n) != 0)
+		goto out;
+	if (node_recover(n, doc, random_seed(), on_event) != 0)
+		goto out;
+	if (open_listeners(n) != 0)
+		goto out;
+	swb_info("serving workspace '%s' from %s", node_workspace_name(n), n->data_dir);
+	loop(n);
+	rc = 0;
+out:
+	json_decref(doc);
+	cleanup(n);
+	free(n);
+	return rc;
 }

@@ -16,6 +16,10 @@ struct swb_node_opts {
 	const char *log_level;   /* NULL: info */
 	const char *fsync_mode;  /* NULL: group */
 	int disconnect_grace_ms; /* worker moves to the disconnect activity after this */
+	const char *disconnect_activity; /* NULL: the workspace's default activity */
+	const char *tls_cert, *tls_key;  /* PEM files for tls+tcp:// */
+	int fsync_every;         /* 1: fsync each commit separately (no grouping) */
+	int group_commit_ms;     /* group commit window */
 };
 
 void swb_node_opts_init(struct swb_node_opts *o);

@@ -1,0 +1,691 @@
+/*
+ * node_ops.c - what the node does with a request: decode the envelope (strictly),
+ * authenticate the token, run a node op (session.hello, snapshot, events.next,
+ * events.list, ops.list) or a core op through the one command table, and queue
+ * the answer until the events it depends on are durable. Also held pulls and
+ * worker connection tracking (disconnect grace).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "node_internal.h"
+#include "timefmt.h"
+
+#define PULL_MAX_WAIT_MS 30000
+#define PULL_MAX_EVENTS 1000
+#define PULL_DEFAULT_EVENTS 256
+#define SWB_VERSION "0.1.0"
+
+struct outmsg {
+	swb_nng_req *req;
+	char *body;
+	size_t len;
+	struct outmsg *next;
+};
+
+struct pull {
+	swb_nng_req *req;
+	json_int_t id;
+	uint64_t after;
+	int64_t deadline;
+	int max;
+	bool all; /* supervisor/admin: every event */
+	char worker_sid[SWB_SID_SIZE];
+	struct pull *next;
+};
+
+struct pipeinfo {
+	struct vec_sid {
+		char (*v)[SWB_SID_SIZE];
+		size_t n, cap;
+	} workers;
+};
+
+struct wconn {
+	int npipes;
+	int64_t grace_deadline; /* 0: none */
+};
+
+/* A decoded request. */
+struct rq {
+	json_t *root;
+	json_int_t id;
+	bool has_id;
+	const char *op;
+	const char *token;
+	json_t *args;
+	struct swb_actor actor;
+	struct swb_token_claims claims;
+	uint32_t pipe;
+};
+
+int node_state_init(struct node *n)
+{
+	n->pipes = swb_map_new();
+	n->wconns = swb_map_new();
+	n->pulls_min_deadline = INT64_MAX;
+	n->grace_min_deadline = INT64_MAX;
+	return n->pipes && n->wconns ? 0 : -1;
+}
+
+void node_state_free(struct node *n)
+{
+	size_t pos = 0;
+	void *v;
+	while (n->pipes && swb_map_next(n->pipes, &pos, NULL, &v)) {
+		struct pipeinfo *pi = v;
+		free(pi->workers.v);
+		free(pi);
+	}
+	pos = 0;
+	while (n->wconns && swb_map_next(n->wconns, &pos, NULL, &v))
+		free(v);
+	swb_map_free(n->pipes);
+	swb_map_free(n->wconns);
+	while (n->out_head) {
+		struct outmsg *m = n->out_head;
+		n->out_head = m->next;
+		free(m->body);
+		free(m);
+	}
+	while (n->pulls) {
+		struct pull *p = n->pulls;
+		n->pulls = p->next;
+		free(p);
+	}
+}
+
+const char *node_workspace_name(struct node *n)
+{
+	json_t *ws = NULL;
+	static char name[SWB_ERR_MSG_MAX];
+	node_exec(n, swb_wall_ms(), NULL, "workspace.fetch", NULL, &ws, NULL);
+	snprintf(name, sizeof name, "%s", json_string_value(json_object_get(ws, "friendly_name")));
+	json_decref(ws);
+	return name;
+}
+
+/* ---- answers ---- */
+
+static void queue_out(struct node *n, swb_nng_req *req, char *body)
+{
+	struct outmsg *m = calloc(1, sizeof *m);
+	if (!m)
+		abort();
+	m->req = req;
+	m->body = body;
+	m->len = strlen(body);
+	if (n->out_tail)
+		n->out_tail->next = m;
+	else
+		n->out_head = m;
+	n->out_tail = m;
+}
+
+static void answer_ok(struct node *n, swb_nng_req *req, const struct rq *q, json_t *result)
+{
+	json_t *env = json_pack("{s:i, s:o, s:b, s:o}", "v", 1, "id", q->has_id ? json_integer(q->id) : json_null(), "ok",
+				1, "result", result ? result : json_object());
+	queue_out(n, req, json_dumps(env, JSON_COMPACT));
+	json_decref(env);
+}
+
+static void answer_err(struct node *n, swb_nng_req *req, const struct rq *q, enum swb_code code, const char *msg)
+{
+	json_t *env = json_pack("{s:i, s:o, s:b, s:{s:s, s:s}}", "v", 1, "id",
+				q && q->has_id ? json_integer(q->id) : json_null(), "ok", 0, "error", "code",
+				swb_code_name(code), "message", msg);
+	queue_out(n, req, json_dumps(env, JSON_COMPACT));
+	json_decref(env);
+	n->errors++;
+	swb_debug("request %s failed: %s: %s", q && q->op ? q->op : "?", swb_code_name(code), msg);
+}
+
+/* ---- decoding and authentication ---- */
+
+static enum swb_code decode(const char *body, size_t len, struct rq *q, struct swb_err *err)
+{
+	json_error_t je;
+	q->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!q->root)
+		return swb_err_set(err, SWB_EINVAL, "malformed JSON at column %d: %s", je.column, je.text);
+	json_t *id = json_object_get(q->root, "id");
+	if (json_is_integer(id)) {
+		q->id = json_integer_value(id);
+		q->has_id = true;
+	}
+	int v = 0;
+	if (json_unpack_ex(q->root, &je, JSON_STRICT, "{s:i, s:I, s:s, s?s, s?o}", "v", &v, "id", &q->id, "op", &q->op,
+			   "token", &q->token, "args", &q->args) != 0)
+		return swb_err_set(err, SWB_EINVAL, "bad envelope: %s", je.text);
+	if (v != 1)
+		return swb_err_set(err, SWB_EINVAL, "unsupported protocol version %d (this node speaks 1)", v);
+	if (q->args && !json_is_object(q->args))
+		return swb_err_set(err, SWB_EINVAL, "'args' must be an object");
+	return SWB_OK;
+}
+
+static enum swb_code authenticate(struct node *n, struct rq *q, struct swb_err *err)
+{
+	if (!q->token)
+		return swb_err_set(err, SWB_EAUTH, "this request needs a token (swbctl token ...)");
+	enum swb_code rc = swb_token_verify(n->secret, sizeof n->secret, q->token, swb_wall_ms() / 1000, &q->claims, err);
+	if (rc != SWB_OK)
+		return SWB_EAUTH;
+	switch (q->claims.scope) {
+	case SWB_SCOPE_ADMIN: q->actor.kind = SWB_ACTOR_ADMIN; break;
+	case SWB_SCOPE_SUPERVISOR: q->actor.kind = SWB_ACTOR_SUPERVISOR; break;
+	case SWB_SCOPE_WORKER:
+		q->actor.kind = SWB_ACTOR_WORKER;
+		q->actor.worker_sid = q->claims.worker_sid;
+		break;
+	}
+	return SWB_OK;
+}
+
+static json_int_t arg_i(json_t *args, const char *key, json_int_t dflt, json_int_t lo, json_int_t hi, bool *bad)
+{
+	json_t *v = json_object_get(args, key);
+	if (!v)
+		return dflt;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		*bad = true;
+		return dflt;
+	}
+	return json_integer_value(v);
+}
+
+/* ---- worker connections ---- */
+
+static void note_pipe(struct node *n, uint32_t pipe, const char *wsid)
+{
+	char key[16];
+	snprintf(key, sizeof key, "%u", pipe);
+	struct pipeinfo *pi = swb_map_get(n->pipes, key);
+	if (!pi) {
+		pi = calloc(1, sizeof *pi);
+		if (!pi || swb_map_put(n->pipes, key, pi) != 0) {
+			free(pi);
+			return;
+		}
+	}
+	for (size_t i = 0; i < pi->workers.n; i++)
+		if (strcmp(pi->workers.v[i], wsid) == 0)
+			return;
+	if (pi->workers.n == pi->workers.cap) {
+		size_t cap = pi->workers.cap ? pi->workers.cap * 2 : 2;
+		void *nv = realloc(pi->workers.v, cap * sizeof *pi->workers.v);
+		if (!nv)
+			return;
+		pi->workers.v = nv;
+		pi->workers.cap = cap;
+	}
+	snprintf(pi->workers.v[pi->workers.n++], SWB_SID_SIZE, "%s", wsid);
+	struct wconn *wc = swb_map_get(n->wconns, wsid);
+	if (!wc) {
+		wc = calloc(1, sizeof *wc);
+		if (!wc || swb_map_put(n->wconns, wsid, wc) != 0) {
+			free(wc);
+			return;
+		}
+	}
+	if (wc->grace_deadline)
+		n->in_grace--;
+	wc->grace_deadline = 0;
+	wc->npipes++;
+}
+
+void node_pipe_gone(struct node *n, uint32_t pipe)
+{
+	char key[16];
+	snprintf(key, sizeof key, "%u", pipe);
+	struct pipeinfo *pi = swb_map_del(n->pipes, key);
+	if (!pi)
+		return;
+	int64_t deadline = swb_wall_ms() + n->opts.disconnect_grace_ms;
+	for (size_t i = 0; i < pi->workers.n; i++) {
+		struct wconn *wc = swb_map_get(n->wconns, pi->workers.v[i]);
+		if (!wc || --wc->npipes > 0)
+			continue;
+		wc->grace_deadline = deadline;
+		n->in_grace++;
+		if (deadline < n->grace_min_deadline)
+			n->grace_min_deadline = deadline;
+		swb_info("worker %s disconnected; grace %d ms", pi->workers.v[i], n->opts.disconnect_grace_ms);
+	}
+	free(pi->workers.v);
+	free(pi);
+}
+
+static void disconnect_worker(struct node *n, const char *wsid, int64_t now)
+{
+	json_t *ws = NULL;
+	node_exec(n, now, NULL, "workspace.fetch", NULL, &ws, NULL);
+	const char *act = n->opts.disconnect_activity ? n->opts.disconnect_activity :
+			  json_string_value(json_object_get(ws, "default_activity_sid"));
+	json_t *args = json_pack("{s:s, s:s}", "sid", wsid, "activity_sid", act);
+	struct swb_err err;
+	if (node_exec(n, now, NULL, "workers.update", args, NULL, &err) != SWB_OK)
+		swb_warn("disconnect of %s: %s", wsid, err.msg);
+	else
+		swb_info("worker %s moved to %s after its connection dropped", wsid, act);
+	json_decref(args);
+	json_decref(ws);
+}
+
+void node_tick(struct node *n, int64_t now)
+{
+	if (!n->in_grace || now < n->grace_min_deadline)
+		return;
+	n->grace_min_deadline = INT64_MAX;
+	size_t pos = 0;
+	const char *sid;
+	void *v;
+	while (swb_map_next(n->wconns, &pos, &sid, &v)) {
+		struct wconn *wc = v;
+		if (!wc->grace_deadline)
+			continue;
+		if (wc->grace_deadline <= now) {
+			wc->grace_deadline = 0;
+			n->in_grace--;
+			disconnect_worker(n, sid, now);
+		} else if (wc->grace_deadline < n->grace_min_deadline) {
+			n->grace_min_deadline = wc->grace_deadline;
+		}
+	}
+}
+
+int64_t node_next_deadline(const struct node *n)
+{
+	int64_t d = n->pulls ? n->pulls_min_deadline : INT64_MAX;
+	if (n->in_grace && n->grace_min_deadline < d)
+		d = n->grace_min_deadline;
+	return d;
+}
+
+/* ---- events.next ---- */
+
+/* Appends visible events after p->after to buf; returns how many, and moves *seq. */
+static int collect(struct node *n, uint64_t after, int max, const char *wsid, char **buf, size_t *len,
+		   uint64_t *seq)
+{
+	uint64_t durable = swb_eventlog_durable(n->events);
+	int count = 0;
+	*seq = after > durable ? durable : after;
+	FILE *f = open_memstream(buf, len);
+	if (!f)
+		abort();
+	for (uint64_t s = after + 1; s <= durable && count < max; s++) {
+		const struct swb_evrec *r = swb_eventlog_get(n->events, s);
+		*seq = s;
+		if (!r || !swb_evrec_visible(r, wsid))
+			continue;
+		fprintf(f, "%s%s", count ? "," : "", r->json);
+		count++;
+	}
+	if (count < max)
+		*seq = durable;
+	fclose(f);
+	return count;
+}
+
+static void answer_events(struct node *n, swb_nng_req *req, json_int_t id, const char *events, uint64_t seq)
+{
+	char *body;
+	size_t len;
+	FILE *f = open_memstream(&body, &len);
+	if (!f)
+		abort();
+	fprintf(f, "{\"v\":1,\"id\":%lld,\"ok\":true,\"result\":{\"seq\":%llu,\"events\":[%s]}}", (long long)id,
+		(unsigned long long)seq, events);
+	fclose(f);
+	queue_out(n, req, body);
+}
+
+/* Answers p if it has events or its time is up; true when answered. */
+static bool try_pull(struct node *n, struct pull *p, int64_t now)
+{
+	char *buf;
+	size_t len;
+	uint64_t seq;
+	int count = collect(n, p->after, p->max, p->all ? NULL : p->worker_sid, &buf, &len, &seq);
+	bool done = count > 0 || now >= p->deadline || n->stopping;
+	if (done)
+		answer_events(n, p->req, p->id, buf, seq);
+	else if (seq > p->after)
+		p->after = seq; /* nothing visible so far: skip what was scanned */
+	free(buf);
+	return done;
+}
+
+static void op_events_next(struct node *n, swb_nng_req *req, struct rq *q)
+{
+	bool bad = false;
+	uint64_t durable = swb_eventlog_durable(n->events);
+	json_t *after_v = json_object_get(q->args, "after");
+	json_int_t after = arg_i(q->args, "after", (json_int_t)durable, 0, INT64_MAX, &bad);
+	json_int_t wait = arg_i(q->args, "wait_ms", 0, 0, PULL_MAX_WAIT_MS, &bad);
+	json_int_t max = arg_i(q->args, "max", PULL_DEFAULT_EVENTS, 1, PULL_MAX_EVENTS, &bad);
+	static const char *const keys[] = { "after", "wait_ms", "max" };
+	const char *k;
+	json_t *v;
+	json_object_foreach(q->args, k, v) {
+		bool known = false;
+		for (size_t i = 0; i < 3; i++)
+			known |= strcmp(k, keys[i]) == 0;
+		if (!known) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "events.next: unknown argument '%.60s'", k);
+			answer_err(n, req, q, SWB_EINVAL, msg);
+			return;
+		}
+	}
+	if (bad) {
+		answer_err(n, req, q, SWB_EINVAL, "events.next: 'after' must be a sequence >= 0, 'wait_ms' 0..30000, 'max' 1..1000");
+		return;
+	}
+	uint64_t oldest = swb_eventlog_oldest(n->events);
+	if (after_v && oldest > 1 && (uint64_t)after + 1 < oldest) {
+		answer_err(n, req, q, SWB_ERESYNC, "events.next: cursor is older than the node's event window; fetch a snapshot");
+		return;
+	}
+	struct pull *p = calloc(1, sizeof *p);
+	if (!p)
+		abort();
+	*p = (struct pull){ .req = req, .id = q->id, .after = (uint64_t)after, .max = (int)max,
+			    .deadline = swb_wall_ms() + wait, .all = q->actor.kind != SWB_ACTOR_WORKER };
+	if (q->actor.worker_sid)
+		snprintf(p->worker_sid, sizeof p->worker_sid, "%s", q->actor.worker_sid);
+	if (try_pull(n, p, wait ? swb_wall_ms() : INT64_MAX)) {
+		free(p);
+		return;
+	}
+	p->next = n->pulls;
+	n->pulls = p;
+	n->npulls++;
+	if (p->deadline < n->pulls_min_deadline)
+		n->pulls_min_deadline = p->deadline;
+}
+
+static void check_pulls(struct node *n, int64_t now)
+{
+	uint64_t durable = swb_eventlog_durable(n->events);
+	if (!n->pulls || (durable == n->pulls_checked_seq && now < n->pulls_min_deadline && !n->stopping))
+		return;
+	n->pulls_checked_seq = durable;
+	n->pulls_min_deadline = INT64_MAX;
+	for (struct pull **pp = &n->pulls; *pp;) {
+		struct pull *p = *pp;
+		if (try_pull(n, p, now)) {
+			*pp = p->next;
+			n->npulls--;
+			free(p);
+			continue;
+		}
+		if (p->deadline < n->pulls_min_deadline)
+			n->pulls_min_deadline = p->deadline;
+		pp = &p->next;
+	}
+}
+
+void node_release_pulls(struct node *n)
+{
+	n->stopping = true;
+	check_pulls(n, INT64_MAX);
+	for (struct outmsg *m = n->out_head; m; m = n->out_head) {
+		n->out_head = m->next;
+		swb_nng_reply(m->req, m->body, m->len);
+		free(m->body);
+		free(m);
+	}
+	n->out_tail = NULL;
+}
+
+/* ---- other node ops ---- */
+
+static json_t *core_get(struct node *n, const struct swb_actor *a, const char *op, json_t *args)
+{
+	json_t *res = NULL;
+	node_exec(n, swb_wall_ms(), a, op, args, &res, NULL);
+	json_decref(args);
+	return res;
+}
+
+/* Every item of a paged list op (page_size 1000 per call). */
+static json_t *core_list_all(struct node *n, const struct swb_actor *a, const char *op, const char *key, json_t *args)
+{
+	json_t *all = json_array();
+	for (json_int_t page = 0;; page++) {
+		json_t *pa = json_deep_copy(args);
+		json_object_set_new(pa, "page", json_integer(page));
+		json_object_set_new(pa, "page_size", json_integer(1000));
+		json_t *res = core_get(n, a, op, pa);
+		json_t *items = json_object_get(res, key);
+		json_array_extend(all, items);
+		size_t got = json_array_size(items);
+		json_decref(res);
+		if (got < 1000)
+			break;
+	}
+	json_decref(args);
+	return all;
+}
+
+static json_t *queues_with_stats(struct node *n, const struct swb_actor *a, json_t *filter)
+{
+	json_t *queues = core_list_all(n, a, "task_queues.list", "task_queues", filter);
+	size_t i;
+	json_t *q;
+	json_array_foreach(queues, i, q) {
+		json_t *stats = core_get(n, a, "task_queues.stats", json_pack("{s:O}", "sid", json_object_get(q, "sid")));
+		json_object_set_new(q, "stats", stats ? stats : json_null());
+	}
+	return queues;
+}
+
+static json_t *snapshot(struct node *n, const struct rq *q)
+{
+	const struct swb_actor *a = &q->actor;
+	json_t *s = json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)swb_core_last_seq(n->core), "workspace",
+			      core_get(n, a, "workspace.fetch", NULL), "activities",
+			      core_list_all(n, a, "activities.list", "activities", json_object()));
+	if (a->kind == SWB_ACTOR_WORKER) {
+		json_object_set_new(s, "worker", core_get(n, a, "workers.fetch", json_pack("{s:s}", "sid", a->worker_sid)));
+		json_t *res = core_list_all(n, a, "reservations.list", "reservations",
+					    json_pack("{s:s, s:b}", "worker_sid", a->worker_sid, "active", 1));
+		size_t i;
+		json_t *r;
+		json_array_foreach(res, i, r)
+			json_object_set_new(r, "task", core_get(n, a, "tasks.fetch",
+								 json_pack("{s:O}", "sid", json_object_get(r, "task_sid"))));
+		json_object_set_new(s, "reservations", res);
+		json_object_set_new(s, "task_queues",
+				    queues_with_stats(n, a, json_pack("{s:s}", "worker_sid", a->worker_sid)));
+	} else {
+		json_object_set_new(s, "task_queues", queues_with_stats(n, a, json_object()));
+		json_object_set_new(s, "workers", core_list_all(n, a, "workers.list", "workers", json_object()));
+		json_object_set_new(s, "tasks", core_list_all(n, a, "tasks.list", "tasks",
+							      json_pack("{s:s}", "assignment_status",
+									"pending,reserved,assigned,wrapping")));
+		json_object_set_new(s, "stats", core_get(n, a, "workspace.stats", NULL));
+	}
+	return s;
+}
+
+static json_t *hello(struct node *n, const struct rq *q)
+{
+	json_t *ws = core_get(n, &q->actor, "workspace.fetch", NULL);
+	char scope[SWB_SCOPE_MAX_LEN];
+	swb_scope_format(&q->claims, scope, sizeof scope);
+	json_t *h = json_pack("{s:s, s:s, s:O, s:O, s:O, s:I, s:I, s:I}", "version", SWB_VERSION, "scope", scope,
+			      "workspace_sid", json_object_get(ws, "sid"), "account_sid", json_object_get(ws, "account_sid"),
+			      "workspace_name", json_object_get(ws, "friendly_name"), "seq",
+			      (json_int_t)swb_eventlog_durable(n->events), "token_expires", (json_int_t)q->claims.exp,
+			      "time_ms", (json_int_t)swb_wall_ms());
+	json_object_set_new(h, "worker_sid", q->actor.worker_sid ? json_string(q->actor.worker_sid) : json_null());
+	json_decref(ws);
+	return h;
+}
+
+static json_t *ops_list(void)
+{
+	static const char *const scopes[] = { "worker", "supervisor", "admin" };
+	json_t *arr = json_array();
+	for (const struct swb_op_info *o = swb_core_ops(); o->name; o++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "op", o->name, "scope", scopes[o->scope],
+						     "mutates", o->mutates, "summary", o->summary));
+	static const char *const node_ops[][2] = { { "session.hello", "who am I, and the node's sequence" },
+						   { "snapshot", "everything the caller may see, with its seq" },
+						   { "events.next", "held cursor pull of events" },
+						   { "events.list", "recent events with filters (supervisor)" },
+						   { "ops.list", "this table" } };
+	for (size_t i = 0; i < sizeof node_ops / sizeof node_ops[0]; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "op", node_ops[i][0], "scope", "worker",
+						     "mutates", 0, "summary", node_ops[i][1]));
+	return json_pack("{s:o}", "ops", arr);
+}
+
+/* Filters as TaskRouter's Events list (snake_case): event_type, task_sid, worker_sid, ... */
+static bool evrec_matches(const struct swb_evrec *r, json_t *args, int64_t from, int64_t to)
+{
+	static const struct { const char *key; size_t off; } f[] = {
+		{ "event_type", offsetof(struct swb_evrec, type) },
+		{ "sid", offsetof(struct swb_evrec, sid) },
+		{ "task_sid", offsetof(struct swb_evrec, task_sid) },
+		{ "worker_sid", offsetof(struct swb_evrec, worker_sid) },
+		{ "reservation_sid", offsetof(struct swb_evrec, reservation_sid) },
+		{ "task_queue_sid", offsetof(struct swb_evrec, queue_sid) },
+		{ "workflow_sid", offsetof(struct swb_evrec, workflow_sid) },
+		{ "task_channel", offsetof(struct swb_evrec, channel) },
+	};
+	if (r->ts_ms < from || r->ts_ms > to)
+		return false;
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		json_t *v = json_object_get(args, f[i].key);
+		if (v && strcmp(json_string_value(v), (const char *)r + f[i].off) != 0)
+			return false;
+	}
+	return true;
+}
+
+static enum swb_code events_list_args(json_t *args, int64_t *from, int64_t *to, struct swb_err *err)
+{
+	static const char *const keys[] = { "event_type", "sid", "task_sid", "worker_sid", "reservation_sid",
+					    "task_queue_sid", "workflow_sid", "task_channel", "minutes",
+					    "start_date", "end_date", "page", "page_size", NULL };
+	const char *k;
+	json_t *v;
+	json_object_foreach(args, k, v) {
+		bool known = false;
+		for (const char *const *kk = keys; *kk && !known; kk++)
+			known = strcmp(*kk, k) == 0;
+		if (!known)
+			return swb_err_set(err, SWB_EINVAL, "events.list: unknown argument '%.60s'", k);
+		if (!json_is_string(v) && strcmp(k, "minutes") != 0 && strcmp(k, "page") != 0 && strcmp(k, "page_size") != 0)
+			return swb_err_set(err, SWB_EINVAL, "events.list: '%s' must be a string", k);
+	}
+	int64_t now = swb_wall_ms();
+	*to = now;
+	*from = now - 15 * 60 * 1000; /* TaskRouter's default: the last 15 minutes */
+	json_t *m = json_object_get(args, "minutes");
+	if (m && (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > 43200))
+		return swb_err_set(err, SWB_EINVAL, "events.list: 'minutes' must be 1..43200");
+	if (m)
+		*from = now - json_integer_value(m) * 60 * 1000;
+	const char *sd = json_string_value(json_object_get(args, "start_date"));
+	const char *ed = json_string_value(json_object_get(args, "end_date"));
+	if (sd && !swb_iso8601_parse(sd, from))
+		return swb_err_set(err, SWB_EINVAL, "events.list: 'start_date' must be ISO 8601 (2026-11-26T00:00:00Z)");
+	if (ed && !swb_iso8601_parse(ed, to))
+		return swb_err_set(err, SWB_EINVAL, "events.list: 'end_date' must be ISO 8601 (2026-11-26T00:00:00Z)");
+	return SWB_OK;
+}
+
+static enum swb_code events_list(struct node *n, const struct rq *q, json_t **out, struct swb_err *err)
+{
+	if (q->actor.kind == SWB_ACTOR_WORKER)
+		return swb_err_set(err, SWB_EPERM, "events.list needs a supervisor or admin token");
+	int64_t from, to;
+	json_t *args = q->args ? q->args : json_object();
+	enum swb_code rc = events_list_args(args, &from, &to, err);
+	if (rc == SWB_OK)
+		rc = node_events_query(n, args, from, to, evrec_matches, out, err);
+	if (!q->args)
+		json_decref(args);
+	return rc;
+}
+
+/* ---- dispatch ---- */
+
+static void run(struct node *n, swb_nng_req *req, struct rq *q)
+{
+	struct swb_err err = { 0 };
+	if (strcmp(q->op, "events.next") == 0) {
+		if (!q->args)
+			q->args = json_object(), json_object_set_new(q->root, "args", q->args);
+		op_events_next(n, req, q);
+		return;
+	}
+	json_t *result = NULL;
+	enum swb_code rc = SWB_OK;
+	if (strcmp(q->op, "session.hello") == 0)
+		result = hello(n, q);
+	else if (strcmp(q->op, "snapshot") == 0)
+		result = snapshot(n, q);
+	else if (strcmp(q->op, "ops.list") == 0)
+		result = ops_list();
+	else if (strcmp(q->op, "events.list") == 0)
+		rc = events_list(n, q, &result, &err);
+	else
+		rc = node_exec(n, swb_wall_ms(), &q->actor, q->op, q->args, &result, &err);
+	if (rc == SWB_OK)
+		answer_ok(n, req, q, result);
+	else
+		answer_err(n, req, q, rc, err.msg);
+}
+
+void node_handle_nng(struct node *n, swb_nng_req *req)
+{
+	size_t len;
+	const char *body = swb_nng_req_body(req, &len);
+	struct rq q = { .pipe = swb_nng_req_pipe(req) };
+	struct swb_err err;
+	n->requests++;
+	enum swb_code rc = decode(body, len, &q, &err);
+	if (rc == SWB_OK)
+		rc = authenticate(n, &q, &err);
+	if (rc != SWB_OK) {
+		answer_err(n, req, &q, rc, err.msg);
+	} else {
+		if (q.actor.kind == SWB_ACTOR_WORKER)
+			note_pipe(n, q.pipe, q.actor.worker_sid);
+		run(n, req, &q);
+	}
+	json_decref(q.root);
+}
+
+/* ---- commit ---- */
+
+void node_commit_and_flush(struct node *n, int64_t now)
+{
+	node_journal_commit(n);
+	swb_eventlog_mark_durable(n->events, swb_core_last_seq(n->core));
+	for (struct outmsg *m = n->out_head; m; m = n->out_head) {
+		n->out_head = m->next;
+		swb_nng_reply(m->req, m->body, m->len);
+		free(m->body);
+		free(m);
+	}
+	n->out_tail = NULL;
+	check_pulls(n, now);
+	/* answers made by check_pulls go out now too */
+	for (struct outmsg *m = n->out_head; m; m = n->out_head) {
+		n->out_head = m->next;
+		swb_nng_reply(m->req, m->body, m->len);
+		free(m->body);
+		free(m);
+	}
+	n->out_tail = NULL;
+}
