@@ -122,37 +122,54 @@ static struct timer timer_pop(swb_core *c)
 	return top;
 }
 
-static void fire_reservation(swb_core *c, const struct timer *tm)
+/* True while the timer would still act: stale entries (their object gone or moved on) are skipped. */
+static bool timer_live(swb_core *c, const struct timer *tm)
 {
-	struct reservation *r = find_reservation(c, tm->sid);
-	if (r && r->st == R_PENDING && r->deadline == tm->at)
-		reservation_timeout(c, r);
+	struct reservation *r;
+	struct task *t;
+	switch (tm->kind) {
+	case TM_RESERVATION:
+		r = find_reservation(c, tm->sid);
+		return r && r->st == R_PENDING && r->deadline == tm->at;
+	case TM_TARGET:
+		t = find_task(c, tm->sid);
+		return t && t->target_gen == tm->gen && t->waiting && t->target_deadline == tm->at;
+	case TM_TASK_TTL:
+		t = find_task(c, tm->sid);
+		return t && (t->st == T_PENDING || t->st == T_RESERVED) && t->ttl_deadline == tm->at;
+	case TM_PURGE:
+		t = find_task(c, tm->sid);
+		return t && (t->st == T_COMPLETED || t->st == T_CANCELED) &&
+		       t->finished + SWB_TASK_RETENTION_MS == tm->at;
+	}
+	return false;
 }
 
 static void fire_timer(swb_core *c, const struct timer *tm)
 {
-	struct task *t;
+	if (!timer_live(c, tm))
+		return;
 	switch (tm->kind) {
 	case TM_RESERVATION:
-		fire_reservation(c, tm);
+		reservation_timeout(c, find_reservation(c, tm->sid));
 		break;
 	case TM_TARGET:
-		t = find_task(c, tm->sid);
-		if (t && t->target_gen == tm->gen && t->waiting && t->target_deadline == tm->at)
-			task_on_target_timeout(c, t);
+		task_on_target_timeout(c, find_task(c, tm->sid));
 		break;
 	case TM_TASK_TTL:
-		t = find_task(c, tm->sid);
-		if (t && (t->st == T_PENDING || t->st == T_RESERVED) &&
-		    t->ttl_deadline == tm->at)
-			task_cancel(c, t, "Task TTL Exceeded", "task.canceled");
+		task_cancel(c, find_task(c, tm->sid), "Task TTL Exceeded", "task.canceled");
 		break;
 	case TM_PURGE:
-		t = find_task(c, tm->sid);
-		if (t && (t->st == T_COMPLETED || t->st == T_CANCELED) && t->finished + SWB_TASK_RETENTION_MS == tm->at)
-			task_finish_cleanup(c, t);
+		task_finish_cleanup(c, find_task(c, tm->sid));
 		break;
 	}
+}
+
+/* Pops stale timers off the top, so swb_core_next_deadline reports a live one. */
+static void drop_stale_timers(swb_core *c)
+{
+	while (c->ntimers > 0 && !timer_live(c, &c->timers[0]))
+		timer_pop(c);
 }
 
 static void advance(swb_core *c, int64_t now)
@@ -163,11 +180,14 @@ static void advance(swb_core *c, int64_t now)
 
 void swb_core_tick(swb_core *c, int64_t now)
 {
-	advance(c, now);
-	while (c->ntimers > 0 && c->timers[0].at <= c->now) {
+	/* Each timer acts at its own due time, so the outcome does not depend on how late the tick is. */
+	while (c->ntimers > 0 && c->timers[0].at <= now) {
 		struct timer tm = timer_pop(c);
+		advance(c, tm.at);
 		fire_timer(c, &tm);
 	}
+	advance(c, now);
+	drop_stale_timers(c);
 }
 
 int64_t swb_core_next_deadline(const swb_core *c)
@@ -189,9 +209,8 @@ void swb_core_set_sink(swb_core *c, swb_event_sink sink, void *ctx)
 enum swb_code swb_core_exec(swb_core *c, int64_t now, const struct swb_actor *actor, const char *op,
 			    json_t *args, json_t **result, struct swb_err *err)
 {
-	advance(c, now);
 	/* Timers due now fire first, so a late accept cannot beat its own timeout. */
-	swb_core_tick(c, c->now);
+	swb_core_tick(c, now);
 	json_t *empty = NULL;
 	if (!args)
 		args = empty = json_object();
@@ -201,6 +220,7 @@ enum swb_code swb_core_exec(swb_core *c, int64_t now, const struct swb_actor *ac
 	}
 	static const struct swb_actor system_actor = { SWB_ACTOR_SYSTEM, NULL };
 	enum swb_code rc = core_dispatch(c, actor ? actor : &system_actor, op, args, result, err);
+	drop_stale_timers(c);
 	json_decref(empty);
 	return rc;
 }

@@ -233,9 +233,19 @@ json_t *rep_queue_stats(const swb_core *c, const struct queue *q)
 {
 	size_t total = q->by_status[T_PENDING] + q->by_status[T_RESERVED] + q->by_status[T_ASSIGNED] +
 		       q->by_status[T_WRAPPING];
-	const struct task *oldest = q->wait_head;
+	/* Waiting tasks: the oldest by task age (doc §16) and the longest in this queue (wait_head). */
+	const struct task *oldest = NULL, *longest_here = q->wait_head;
+	/* Workers in an available activity, busy or not (doc §12). */
+	size_t available = 0;
+	for (size_t i = 0; i < c->activities.n; i++) {
+		const struct activity *a = c->activities.v[i];
+		if (a->available)
+			available += q->act_count[a->idx];
+	}
 	json_t *prio = json_object();
 	for (const struct task *t = q->wait_head; t; t = t->w_next) {
+		if (!oldest || t->created < oldest->created)
+			oldest = t;
 		char key[24];
 		snprintf(key, sizeof key, "%d", t->priority);
 		json_t *n = json_object_get(prio, key);
@@ -244,11 +254,15 @@ json_t *rep_queue_stats(const swb_core *c, const struct queue *q)
 	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:I, s:o}", "task_queue_sid", q->sid,
 			      "friendly_name", q->name, "workspace_sid", c->ws_sid, "tasks_by_status",
 			      by_status(q->by_status), "total_tasks", (json_int_t)total, "total_available_workers",
-			      (json_int_t)q->n_idle, "total_eligible_workers", (json_int_t)q->n_eligible,
+			      (json_int_t)available, "total_eligible_workers", (json_int_t)q->n_eligible,
 			      "activity_statistics", activity_stats(c, q->act_count), "tasks_by_priority", prio,
-			      "longest_task_waiting_age", (json_int_t)(oldest ? (c->now - oldest->entered_ms) / 1000 : 0),
+			      "longest_task_waiting_age", (json_int_t)(oldest ? (c->now - oldest->created) / 1000 : 0),
 			      "cumulative", counters(&q->cum));
 	json_object_set_new(j, "longest_task_waiting_sid", jstr_or_null(oldest ? oldest->sid : NULL));
+	json_object_set_new(j, "longest_relative_task_age_in_queue",
+			    json_integer(longest_here ? (c->now - longest_here->entered_ms) / 1000 : 0));
+	json_object_set_new(j, "longest_relative_task_sid_in_queue",
+			    jstr_or_null(longest_here ? longest_here->sid : NULL));
 	json_object_set_new(j, "account_sid", json_string(c->account_sid));
 	if (q->cum.accept_count)
 		json_object_set_new(j, "avg_task_acceptance_time",
@@ -266,8 +280,8 @@ json_t *rep_workspace_stats(const swb_core *c)
 	for (size_t i = 0; i < c->tasks.n; i++) {
 		const struct task *t = c->tasks.v[i];
 		counts[t->st]++;
-		if (t->waiting && (oldest < 0 || t->entered_ms < oldest))
-			oldest = t->entered_ms;
+		if (t->waiting && (oldest < 0 || t->created < oldest))
+			oldest = t->created; /* task age (doc §16) */
 	}
 	size_t available = 0;
 	for (size_t i = 0; i < c->workers.n; i++) {

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+void worker_restart_idle(swb_core *c, struct worker *w); /* core_workers.c (not yet in core_internal.h) */
+
 /* ---- per-queue status counters ---- */
 
 static void set_status(struct task *t, enum tstatus st)
@@ -105,7 +107,8 @@ static struct task *seek_next(const struct queue *q, const struct task *t)
 void task_seek_update(swb_core *c, struct task *t)
 {
 	(void)c;
-	bool want = t->waiting && t->q && t->n_pending < t->q->max_reserved &&
+	/* A task whose target expired only waits for the reservations it has (doc §1). */
+	bool want = t->waiting && t->q && t->n_pending < t->q->max_reserved && !t->target_expired &&
 		    (t->st == T_PENDING || t->st == T_RESERVED);
 	if (t->bucket && (!want || t->bucket->priority != t->priority))
 		bucket_remove(t->q, t);
@@ -400,6 +403,8 @@ void reservation_close(swb_core *c, struct reservation *r, enum rstatus st, cons
 	t->updated = c->now;
 	task_seek_update(c, t);
 	core_emit(c, event, "reservation", r->sid, desc, evd_reservation(c, r));
+	if ((st == R_RESCINDED || st == R_CANCELED) && r->prev_act && w->act == r->q->res_act)
+		worker_set_activity(c, w, r->prev_act, "reservation ended");
 }
 
 /* Closes every pending reservation of t with st, then lets those workers take other work. */
@@ -453,6 +458,7 @@ void reservation_accept(swb_core *c, struct reservation *r)
 	set_status(t, T_ASSIGNED);
 	t->updated = c->now;
 	w->tasks_assigned++;
+	worker_restart_idle(c, w);
 	COUNT(c, r->q, res_accepted);
 	r->q->cum.accept_time_total_ms += (uint64_t)(c->now - t->entered_ms);
 	r->q->cum.accept_count++;
@@ -513,6 +519,7 @@ void task_complete(swb_core *c, struct task *t, const char *reason)
 		r->updated = c->now;
 		r->w->ch[t->ch->idx].used--;
 		worker_refresh_idle(c, r->w);
+		worker_restart_idle(c, r->w);
 		core_emit(c, "reservation.completed", "reservation", r->sid, "Reservation completed",
 			  evd_reservation(c, r));
 	}
@@ -667,11 +674,8 @@ static void enter_target(swb_core *c, struct task *t, int idx)
 static bool go_to_target(swb_core *c, struct task *t, int idx)
 {
 	for (int i = idx; i < t->filter->ntargets; i++) {
-		if (skip_target(c, t, &t->filter->targets[i])) {
-			core_emit(c, "workflow.skipped", "task", t->sid, "Workflow target skipped (skip_if)",
-				  evd_target(c, t, i));
-			continue;
-		}
+		if (skip_target(c, t, &t->filter->targets[i]))
+			continue; /* no event: workflow.skipped means the task left the workflow (doc §9) */
 		enter_target(c, t, i);
 		route_task(c, t);
 		return true;
@@ -713,6 +717,8 @@ void task_enter_workflow(swb_core *c, struct task *t)
 	t->filter = f ? f : t->cfg->dflt.ntargets ? &t->cfg->dflt : NULL;
 	t->target_idx = -1;
 	if (!t->filter) {
+		/* Treated as falling out of the workflow (doc §5). */
+		core_emit(c, "workflow.timeout", "task", t->sid, "No workflow filter matched the Task", evd_task(c, t));
 		task_cancel(c, t, "No workflow filter matched and the workflow has no default_filter", "task.canceled");
 		return;
 	}
@@ -735,6 +741,7 @@ void task_on_target_timeout(swb_core *c, struct task *t)
 {
 	if (t->n_pending > 0) {
 		t->target_expired = true;
+		task_seek_update(c, t);
 		return;
 	}
 	t->target_expired = false;

@@ -81,6 +81,24 @@ void worker_refresh_idle(swb_core *c, struct worker *w)
 	}
 }
 
+/*
+ * w just took on or finished a task: it has waited for work since now, so it goes
+ * behind the workers that have waited longer ("the Worker who has waited the
+ * longest without a Task will be the first reserved"). A worker with free capacity
+ * on other channels stays linked while it works, so this is not implied by
+ * worker_refresh_idle.
+ */
+void worker_restart_idle(swb_core *c, struct worker *w)
+{
+	w->idle_since = c->now;
+	if (!w->taking)
+		return;
+	for (size_t i = 0; i < w->nmem; i++) {
+		idle_unlink(w->mem[i]);
+		idle_link(w->mem[i]);
+	}
+}
+
 static bool eligible(const struct queue *q, const struct worker *w)
 {
 	if (swb_expr_is_always_true(q->target))

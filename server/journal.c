@@ -30,7 +30,7 @@ enum fsync_mode { FSYNC_GROUP, FSYNC_EVERY, FSYNC_NONE };
 
 struct swb_journal {
 	int fd;
-	char path[SWB_PATH_MAX + 16];
+	char path[SWB_PATH_MAX + 96];
 	enum fsync_mode mode;
 	char *buf; /* records not yet written */
 	size_t len, cap;
@@ -99,14 +99,14 @@ static void flush_staged(struct swb_journal *j)
 	j->slen = 0;
 }
 
-enum swb_code node_exec(struct node *n, int64_t now, const struct swb_actor *a, const char *op, json_t *args,
+enum swb_code node_exec(struct wspace *w, int64_t now, const struct swb_actor *a, const char *op, json_t *args,
 			json_t **result, struct swb_err *err)
 {
-	uint64_t before = swb_core_last_seq(n->core);
-	enum swb_code rc = swb_core_exec(n->core, now, a, op, args, result, err);
-	uint64_t after = swb_core_last_seq(n->core);
+	uint64_t before = swb_core_last_seq(w->core);
+	enum swb_code rc = swb_core_exec(w->core, now, a, op, args, result, err);
+	uint64_t after = swb_core_last_seq(w->core);
 	const struct swb_op_info *info = swb_core_op_find(op);
-	struct swb_journal *j = n->journal;
+	struct swb_journal *j = w->journal;
 	if (!j || j->replaying || after == before)
 		return rc; /* nothing changed: nothing to replay */
 	char abuf[64];
@@ -123,26 +123,26 @@ enum swb_code node_exec(struct node *n, int64_t now, const struct swb_actor *a, 
 	return rc;
 }
 
-void node_core_tick(struct node *n, int64_t now)
+void node_core_tick(struct wspace *w, int64_t now)
 {
-	uint64_t before = swb_core_last_seq(n->core);
-	swb_core_tick(n->core, now);
-	struct swb_journal *j = n->journal;
-	if (!j || j->replaying || swb_core_last_seq(n->core) == before)
+	uint64_t before = swb_core_last_seq(w->core);
+	swb_core_tick(w->core, now);
+	struct swb_journal *j = w->journal;
+	if (!j || j->replaying || swb_core_last_seq(w->core) == before)
 		return;
 	json_t *rec = json_pack("{s:s, s:I, s:I}", "k", "T", "t", (json_int_t)now, "seq",
-				(json_int_t)swb_core_last_seq(n->core));
+				(json_int_t)swb_core_last_seq(w->core));
 	add_record(j, rec);
 	json_decref(rec);
 	flush_staged(j);
 }
 
-void node_journal_event(struct node *n, const struct swb_event *ev)
+void node_journal_event(struct wspace *w, const struct swb_event *ev)
 {
-	struct swb_journal *j = n->journal;
+	struct swb_journal *j = w->journal;
 	if (!j || j->replaying)
 		return;
-	const struct swb_evrec *r = swb_eventlog_get_latest(n->events);
+	const struct swb_evrec *r = swb_eventlog_get_latest(w->events);
 	char *line;
 	size_t len;
 	FILE *f = open_memstream(&line, &len);
@@ -185,9 +185,9 @@ static int commit_every(struct swb_journal *j)
 	return 0;
 }
 
-void node_journal_commit(struct node *n)
+void node_journal_commit(struct wspace *w)
 {
-	struct swb_journal *j = n->journal;
+	struct swb_journal *j = w->journal;
 	if (!j || j->len == 0)
 		return;
 	int rc;
@@ -208,17 +208,17 @@ void node_journal_commit(struct node *n)
 	j->len = 0;
 }
 
-void node_journal_close(struct node *n)
+void node_journal_close(struct wspace *w)
 {
-	struct swb_journal *j = n->journal;
+	struct swb_journal *j = w->journal;
 	if (!j)
 		return;
-	node_journal_commit(n);
+	node_journal_commit(w);
 	close(j->fd);
 	free(j->buf);
 	free(j->staged);
 	free(j);
-	n->journal = NULL;
+	w->journal = NULL;
 }
 
 /* ---- reading ---- */
@@ -266,23 +266,24 @@ static void no_errors(void *ctx, const char *msg)
 }
 
 /* Applies one record during replay; -1 with a message when the journal does not replay. */
-static int replay_record(struct node *n, json_t *rec, swb_event_sink sink, char *why, size_t whylen)
+static int replay_record(struct wspace *w, json_t *rec, swb_event_sink sink, char *why, size_t whylen)
 {
 	const char *k = json_string_value(json_object_get(rec, "k"));
 	if (!k)
 		return snprintf(why, whylen, "record without a kind"), -1;
 	if (strcmp(k, "H") == 0) {
-		if (n->core)
+		if (w->core)
 			return snprintf(why, whylen, "a second header"), -1;
 		const char *seed = json_string_value(json_object_get(rec, "seed"));
 		struct swb_core_opts co = { .seed = seed ? strtoull(seed, NULL, 16) : 0,
 					    .now_ms = json_integer_value(json_object_get(rec, "t")),
-					    .sink = sink, .sink_ctx = n };
-		if (swb_workspace_build(json_object_get(rec, "workspace"), &co, no_errors, NULL, &n->core) != 0)
+					    .sink = sink, .sink_ctx = w, .workspace_sid = w->sid,
+					    .account_sid = json_string_value(json_object_get(rec, "account_sid")) };
+		if (swb_workspace_build(json_object_get(rec, "workspace"), &co, no_errors, NULL, &w->core) != 0)
 			return snprintf(why, whylen, "the header's workspace does not load"), -1;
 		return 0;
 	}
-	if (!n->core)
+	if (!w->core)
 		return snprintf(why, whylen, "records before the header"), -1;
 	int64_t t = json_integer_value(json_object_get(rec, "t"));
 	uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
@@ -292,21 +293,21 @@ static int replay_record(struct node *n, json_t *rec, swb_event_sink sink, char 
 		json_t *args = json_object_get(rec, "args");
 		if (parse_actor(json_string_value(json_object_get(rec, "a")) ?: "", &a, wsid) != 0)
 			return snprintf(why, whylen, "bad actor"), -1;
-		swb_core_exec(n->core, t, &a, json_string_value(json_object_get(rec, "op")), json_is_null(args) ? NULL : args,
+		swb_core_exec(w->core, t, &a, json_string_value(json_object_get(rec, "op")), json_is_null(args) ? NULL : args,
 			      NULL, NULL);
 	} else if (strcmp(k, "T") == 0) {
-		swb_core_tick(n->core, t);
+		swb_core_tick(w->core, t);
 	} else if (strcmp(k, "E") == 0) {
 		seq = (uint64_t)json_integer_value(json_object_get(json_object_get(rec, "e"), "seq"));
-		if (swb_core_last_seq(n->core) < seq)
+		if (swb_core_last_seq(w->core) < seq)
 			return snprintf(why, whylen, "event %llu was not reproduced", (unsigned long long)seq), -1;
 		return 0;
 	} else {
 		return snprintf(why, whylen, "unknown record kind '%s'", k), -1;
 	}
-	if (swb_core_last_seq(n->core) != seq)
+	if (swb_core_last_seq(w->core) != seq)
 		return snprintf(why, whylen, "replay reached seq %llu where the journal says %llu",
-				(unsigned long long)swb_core_last_seq(n->core), (unsigned long long)seq), -1;
+				(unsigned long long)swb_core_last_seq(w->core), (unsigned long long)seq), -1;
 	return 0;
 }
 
@@ -314,7 +315,7 @@ static int replay_record(struct node *n, json_t *rec, swb_event_sink sink, char 
  * Replays the journal at fd. A torn last line (no newline, bad checksum) is cut
  * off with a log line; anything else wrong stops the start.
  */
-static int replay(struct node *n, FILE *f, swb_event_sink sink)
+static int replay(struct wspace *w, FILE *f, swb_event_sink sink)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -341,7 +342,7 @@ static int replay(struct node *n, FILE *f, swb_event_sink sink)
 			break;
 		}
 		char why[256];
-		if (replay_record(n, rec, sink, why, sizeof why) != 0) {
+		if (replay_record(w, rec, sink, why, sizeof why) != 0) {
 			swb_error("journal: line %llu does not replay: %s; refusing to start", (unsigned long long)lineno, why);
 			rc = -1;
 			json_decref(rec);
@@ -351,27 +352,11 @@ static int replay(struct node *n, FILE *f, swb_event_sink sink)
 		good += len;
 	}
 	free(line);
-	if (rc == 0 && !n->core) {
+	if (rc == 0 && !w->core) {
 		swb_error("journal: no header; refusing to start");
 		rc = -1;
 	}
 	return rc;
-}
-
-static int write_header(struct node *n, json_t *doc, uint64_t seed)
-{
-	char hex[32];
-	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)seed);
-	json_t *rec = json_pack("{s:s, s:i, s:s, s:I, s:O}", "k", "H", "v", 1, "seed", hex, "t",
-				(json_int_t)swb_wall_ms(), "workspace", doc);
-	add_record(n->journal, rec);
-	json_int_t t = json_integer_value(json_object_get(rec, "t"));
-	json_decref(rec);
-	struct swb_core_opts co = { .seed = seed, .now_ms = t, .sink = NULL };
-	if (swb_workspace_build(doc, &co, no_errors, NULL, &n->core) != 0)
-		return -1;
-	node_journal_commit(n);
-	return 0;
 }
 
 static enum fsync_mode parse_mode(const char *s)
@@ -383,41 +368,73 @@ static enum fsync_mode parse_mode(const char *s)
 	return FSYNC_GROUP;
 }
 
-int node_recover(struct node *n, json_t *doc, uint64_t seed, swb_event_sink sink)
+static struct swb_journal *open_file(struct wspace *w, off_t *size)
 {
 	struct swb_journal *j = calloc(1, sizeof *j);
 	if (!j)
-		return -1;
-	snprintf(j->path, sizeof j->path, "%s/journal", n->data_dir);
-	j->mode = parse_mode(n->opts.fsync_mode);
+		return NULL;
+	snprintf(j->path, sizeof j->path, "%s/journal", w->dir);
+	j->mode = parse_mode(w->n->opts.fsync_mode);
 	j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
 		swb_error("cannot open %s: %s", j->path, strerror(errno));
 		free(j);
-		return -1;
+		return NULL;
 	}
-	n->journal = j;
 	struct stat st;
 	fstat(j->fd, &st);
-	if (st.st_size == 0) {
-		if (write_header(n, doc, seed) != 0)
-			return -1;
-		swb_core_set_sink(n->core, sink, n);
-		return 0;
+	*size = st.st_size;
+	return j;
+}
+
+int node_journal_create(struct wspace *w, json_t *doc, uint64_t seed, swb_event_sink sink)
+{
+	off_t size;
+	struct swb_journal *j = open_file(w, &size);
+	if (!j)
+		return -1;
+	w->journal = j;
+	if (size != 0) {
+		swb_error("%s already exists; refusing to overwrite it", j->path);
+		return -1;
 	}
+	char hex[32];
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)seed);
+	json_int_t t = (json_int_t)swb_wall_ms();
+	json_t *rec = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:O}", "k", "H", "v", 1, "seed", hex, "workspace_sid",
+				w->sid, "account_sid", w->n->account_sid, "t", t, "workspace", doc);
+	add_record(j, rec);
+	json_decref(rec);
+	struct swb_core_opts co = { .seed = seed, .now_ms = t, .workspace_sid = w->sid,
+				    .account_sid = w->n->account_sid };
+	if (swb_workspace_build(doc, &co, no_errors, NULL, &w->core) != 0)
+		return -1;
+	node_journal_commit(w);
+	swb_core_set_sink(w->core, sink, w);
+	return 0;
+}
+
+int node_journal_open(struct wspace *w, swb_event_sink sink)
+{
+	off_t size;
+	struct swb_journal *j = open_file(w, &size);
+	if (!j)
+		return -1;
+	w->journal = j;
 	FILE *f = fdopen(dup(j->fd), "r");
 	if (!f)
 		return -1;
 	j->replaying = true;
 	int64_t t0 = swb_mono_ms();
-	int rc = replay(n, f, sink);
+	int rc = replay(w, f, sink);
 	fclose(f);
 	j->replaying = false;
 	if (rc != 0)
 		return -1;
-	swb_info("journal: replayed %s to seq %llu in %lld ms", j->path, (unsigned long long)swb_core_last_seq(n->core),
+	swb_info("journal: replayed %s to seq %llu in %lld ms", j->path, (unsigned long long)swb_core_last_seq(w->core),
 		 (long long)(swb_mono_ms() - t0));
-	swb_eventlog_mark_durable(n->events, swb_core_last_seq(n->core));
+	swb_eventlog_mark_durable(w->events, swb_core_last_seq(w->core));
+	w->hooked_seq = swb_core_last_seq(w->core);
 	return 0;
 }
 
@@ -425,7 +442,7 @@ int node_recover(struct node *n, json_t *doc, uint64_t seed, swb_event_sink sink
 
 /* Events in [from, to] matching, newest first, paged. Reads the journal file when
  * the range reaches before the in-memory window. */
-enum swb_code node_events_query(struct node *n, json_t *args, int64_t from, int64_t to, node_event_match match,
+enum swb_code node_events_query(struct wspace *w, json_t *args, int64_t from, int64_t to, node_event_match match,
 				json_t **out, struct swb_err *err)
 {
 	json_int_t page = json_integer_value(json_object_get(args, "page"));
@@ -434,9 +451,9 @@ enum swb_code node_events_query(struct node *n, json_t *args, int64_t from, int6
 		return swb_err_set(err, SWB_EINVAL, "events.list: 'page' must be >= 0 and 'page_size' 1..1000");
 	json_t *items = json_array();
 	size_t skip = (size_t)(page * size), total = 0;
-	uint64_t last = swb_eventlog_durable(n->events), first = swb_eventlog_oldest(n->events);
+	uint64_t last = swb_eventlog_durable(w->events), first = swb_eventlog_oldest(w->events);
 	for (uint64_t s = last; first && s >= first; s--) {
-		const struct swb_evrec *r = swb_eventlog_get(n->events, s);
+		const struct swb_evrec *r = swb_eventlog_get(w->events, s);
 		if (!r || !match(r, args, from, to))
 			continue;
 		if (total >= skip && json_array_size(items) < (size_t)size) {

@@ -13,7 +13,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: swb-node [--config FILE] [--data DIR] [--listen URL]... [--http ADDR:PORT]\n"
+		"usage: swb-node [--config FILE] [--data DIR] [--listen URL]... [--http ADDR:PORT|none]\n"
+		"                [--tls-cert PEM --tls-key PEM] [--fsync group|every|none] [--web DIR]\n"
+		"                [--disconnect-grace MS] [--disconnect-activity NAME]\n"
 		"                [--log-level error|warn|info|debug]\n"
 		"       swb-node --check-config [FILE]\n"
 		"       swb-node --dry-run [FILE] --task JSON\n"
@@ -29,6 +31,9 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'v' }, { "check-config", optional_argument, NULL, 'C' },
 		{ "dry-run", optional_argument, NULL, 'D' }, { "task", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },          { "fsync", required_argument, NULL, 'f' },
+		{ "tls-cert", required_argument, NULL, 'T' }, { "tls-key", required_argument, NULL, 'K' },
+		{ "web", required_argument, NULL, 'w' },     { "disconnect-grace", required_argument, NULL, 'g' },
+		{ "disconnect-activity", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct swb_node_opts no;
@@ -50,6 +55,11 @@ int main(int argc, char **argv)
 		case 'H': no.http_addr = optarg; break;
 		case 'v': no.log_level = optarg; break;
 		case 'f': no.fsync_mode = optarg; break;
+		case 'T': no.tls_cert = optarg; break;
+		case 'K': no.tls_key = optarg; break;
+		case 'w': no.web_dir = optarg; break;
+		case 'g': no.disconnect_grace_ms = atoi(optarg); break;
+		case 'a': no.disconnect_activity = optarg; break;
 		case 'C':
 		case 'D':
 			mode = c;

@@ -7,7 +7,9 @@
  */
 #include "node.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,12 +43,12 @@ int swb_node_opts_add_listen(struct swb_node_opts *o, const char *url)
 
 static void on_event(void *ctx, const struct swb_event *ev)
 {
-	struct node *n = ctx;
-	swb_eventlog_append(n->events, ev);
-	node_journal_event(n, ev);
+	struct wspace *w = ctx;
+	swb_eventlog_append(w->events, ev);
+	node_journal_event(w, ev);
 }
 
-/* ---- start-up ---- */
+/* ---- workspaces ---- */
 
 static void log_load_error(void *ctx, const char *msg)
 {
@@ -60,6 +62,217 @@ static uint64_t random_seed(void)
 	if (swb_random_hex(hex, 8, &err) != SWB_OK)
 		return (uint64_t)swb_wall_ms() ^ (uint64_t)getpid();
 	return strtoull(hex, NULL, 16);
+}
+
+static struct wspace *ws_alloc(struct node *n, const char *sid)
+{
+	struct wspace *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->n = n;
+	snprintf(w->sid, sizeof w->sid, "%s", sid);
+	snprintf(w->dir, sizeof w->dir, "%s/workspaces/%s", n->data_dir, sid);
+	w->events = swb_eventlog_new(SWB_EVENTLOG_WINDOW);
+	if (!w->events) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void ws_free(struct wspace *w)
+{
+	if (!w)
+		return;
+	node_journal_close(w);
+	swb_core_free(w->core);
+	swb_eventlog_free(w->events);
+	free(w);
+}
+
+static void ws_add(struct node *n, struct wspace *w)
+{
+	struct wspace **nw = realloc(n->ws, (n->nws + 1) * sizeof *nw);
+	if (!nw)
+		abort();
+	n->ws = nw;
+	n->ws[n->nws++] = w;
+}
+
+struct wspace *node_ws_find(struct node *n, const char *ref)
+{
+	if (!ref)
+		return n->nws ? n->ws[0] : NULL;
+	for (size_t i = 0; i < n->nws; i++)
+		if (strcmp(n->ws[i]->sid, ref) == 0)
+			return n->ws[i];
+	for (size_t i = 0; i < n->nws; i++) {
+		json_t *ws = NULL;
+		swb_core_sys(n->ws[i]->core, swb_wall_ms(), "workspace.fetch", NULL, &ws, NULL);
+		bool match = strcmp(json_string_value(json_object_get(ws, "friendly_name")), ref) == 0;
+		json_decref(ws);
+		if (match)
+			return n->ws[i];
+	}
+	return NULL;
+}
+
+struct wspace *node_ws_of_worker(struct node *n, const char *worker_sid)
+{
+	for (size_t i = 0; worker_sid && i < n->nws; i++) {
+		json_t *args = json_pack("{s:s}", "sid", worker_sid);
+		enum swb_code rc = node_exec(n->ws[i], swb_wall_ms(), NULL, "workers.fetch", args, NULL, NULL);
+		json_decref(args);
+		if (rc == SWB_OK)
+			return n->ws[i];
+	}
+	return NULL;
+}
+
+enum swb_code node_ws_create(struct node *n, json_t *doc, struct wspace **out, struct swb_err *err)
+{
+	char sid[SWB_SID_SIZE], hex[33];
+	if (swb_random_hex(hex, 16, err) != SWB_OK)
+		return SWB_EINTERNAL;
+	snprintf(sid, sizeof sid, "WS%s", hex);
+	struct swb_core_opts co = { .seed = 1, .now_ms = swb_wall_ms() };
+	swb_core *scratch = NULL;
+	if (swb_workspace_build(doc, &co, NULL, NULL, &scratch) != 0)
+		return swb_err_set(err, SWB_EINVAL, "the workspace document does not load (swb-node --check-config tells why)");
+	swb_core_free(scratch);
+	struct wspace *w = ws_alloc(n, sid);
+	if (!w)
+		return swb_err_set(err, SWB_ENOMEM, "out of memory");
+	if (swb_mkdir_p(w->dir, 0700) != 0 || node_journal_create(w, doc, random_seed(), on_event) != 0) {
+		ws_free(w);
+		return swb_err_set(err, SWB_EIO, "cannot create the workspace's journal under %s", n->data_dir);
+	}
+	ws_add(n, w);
+	*out = w;
+	return SWB_OK;
+}
+
+void node_ws_delete(struct node *n, struct wspace *w)
+{
+	for (size_t i = 0; i < n->nws; i++) {
+		if (n->ws[i] != w)
+			continue;
+		memmove(&n->ws[i], &n->ws[i + 1], (n->nws - i - 1) * sizeof *n->ws);
+		n->nws--;
+		break;
+	}
+	node_drop_pulls(n, w);
+	char gone[SWB_PATH_MAX + 128];
+	snprintf(gone, sizeof gone, "%s.deleted-%lld", w->dir, (long long)swb_wall_ms());
+	node_journal_close(w);
+	if (rename(w->dir, gone) != 0)
+		swb_warn("could not move %s aside: %s", w->dir, strerror(errno));
+	ws_free(w);
+}
+
+/* Opens every workspace under DATA/workspaces, the default one (DATA/default) first. */
+static int open_workspaces(struct node *n)
+{
+	char dir[SWB_PATH_MAX + 16], dflt[SWB_SID_SIZE] = "";
+	snprintf(dir, sizeof dir, "%s/workspaces", n->data_dir);
+	swb_mkdir_p(dir, 0700);
+	char path[SWB_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/default", n->data_dir);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(dflt, sizeof dflt, f))
+			dflt[0] = '\0';
+		fclose(f);
+	}
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!swb_sid_valid(e->d_name, "WS"))
+			continue;
+		struct wspace *w = ws_alloc(n, e->d_name);
+		if (!w || node_journal_open(w, on_event) != 0) {
+			ws_free(w);
+			rc = -1;
+			break;
+		}
+		ws_add(n, w);
+		if (strcmp(w->sid, dflt) == 0 && n->nws > 1) {
+			n->ws[n->nws - 1] = n->ws[0];
+			n->ws[0] = w;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int create_default(struct node *n, json_t *doc)
+{
+	struct wspace *w;
+	struct swb_err err;
+	if (node_ws_create(n, doc, &w, &err) != SWB_OK) {
+		swb_error("%s", err.msg);
+		return -1;
+	}
+	if (n->nws > 1) {
+		n->ws[n->nws - 1] = n->ws[0];
+		n->ws[0] = w;
+	}
+	n->created_default = true;
+	char path[SWB_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/default", n->data_dir);
+	FILE *f = fopen(path, "w");
+	if (!f || fprintf(f, "%s\n", w->sid) < 0 || fclose(f) != 0) {
+		swb_error("cannot write %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* DATA/credentials.json: the account SID, auth token and one API key, made on first start. */
+static int load_credentials(struct node *n)
+{
+	char path[SWB_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/credentials.json", n->data_dir);
+	json_error_t je;
+	json_t *c = json_load_file(path, 0, &je);
+	if (!c) {
+		char a[33], t[33], k[33], s[33];
+		struct swb_err err;
+		if (swb_random_hex(a, 16, &err) || swb_random_hex(t, 16, &err) || swb_random_hex(k, 16, &err) ||
+		    swb_random_hex(s, 16, &err))
+			return -1;
+		char asid[40], ksid[40];
+		snprintf(asid, sizeof asid, "AC%s", a);
+		snprintf(ksid, sizeof ksid, "SK%s", k);
+		c = json_pack("{s:s, s:s, s:s, s:s}", "account_sid", asid, "auth_token", t, "api_key_sid", ksid,
+			      "api_key_secret", s);
+		char tmp[SWB_PATH_MAX + 40];
+		snprintf(tmp, sizeof tmp, "%s.tmp", path);
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || json_dumpfd(c, fd, JSON_INDENT(2)) != 0 || fsync(fd) != 0 || close(fd) != 0 ||
+		    rename(tmp, path) != 0) {
+			swb_error("cannot write %s: %s", path, strerror(errno));
+			json_decref(c);
+			return -1;
+		}
+	}
+	const char *a, *t, *k, *s;
+	if (json_unpack_ex(c, &je, 0, "{s:s, s:s, s:s, s:s}", "account_sid", &a, "auth_token", &t, "api_key_sid", &k,
+			   "api_key_secret", &s) != 0 || !swb_sid_valid(a, "AC") || !swb_sid_valid(k, "SK") ||
+	    strlen(t) != 32 || strlen(s) != 32) {
+		swb_error("%s is not valid (%s); move it aside to make new credentials", path, je.text);
+		json_decref(c);
+		return -1;
+	}
+	snprintf(n->account_sid, sizeof n->account_sid, "%s", a);
+	snprintf(n->auth_token, sizeof n->auth_token, "%s", t);
+	snprintf(n->api_key_sid, sizeof n->api_key_sid, "%s", k);
+	snprintf(n->api_key_secret, sizeof n->api_key_secret, "%s", s);
+	json_decref(c);
+	return 0;
 }
 
 static int open_data_dir(struct node *n)
@@ -77,7 +290,7 @@ static int open_data_dir(struct node *n)
 		swb_error("%s", err.msg);
 		return -1;
 	}
-	return 0;
+	return load_credentials(n);
 }
 
 static int open_listeners(struct node *n)
@@ -118,7 +331,7 @@ static int block_signals(int *sfd)
 
 /* ---- reload (SIGHUP) ---- */
 
-static void upsert(struct node *n, json_t *doc, const char *key, const char *prefix, const char *const *keep)
+static void upsert(struct wspace *w, json_t *doc, const char *key, const char *prefix, const char *const *keep)
 {
 	json_t *arr = json_object_get(doc, key);
 	size_t i;
@@ -130,7 +343,7 @@ static void upsert(struct node *n, json_t *doc, const char *key, const char *pre
 		json_t *args = json_object(), *found = NULL;
 		snprintf(op, sizeof op, "%s.fetch", prefix);
 		json_object_set_new(args, "sid", json_string(name));
-		bool exists = node_exec(n, swb_wall_ms(), NULL, op, args, &found, NULL) == SWB_OK;
+		bool exists = node_exec(w, swb_wall_ms(), NULL, op, args, &found, NULL) == SWB_OK;
 		json_decref(args);
 		args = json_object();
 		const char *k;
@@ -147,7 +360,7 @@ static void upsert(struct node *n, json_t *doc, const char *key, const char *pre
 		snprintf(op, sizeof op, "%s.%s", prefix, exists ? "update" : "create");
 		struct swb_err err;
 		if ((!exists || json_object_size(args) > 1) &&
-		    node_exec(n, swb_wall_ms(), NULL, op, args, NULL, &err) != SWB_OK)
+		    node_exec(w, swb_wall_ms(), NULL, op, args, NULL, &err) != SWB_OK)
 			swb_warn("reload: %s[%zu] '%s': %s", key, i, name ? name : "?", err.msg);
 		json_decref(found);
 		json_decref(args);
@@ -176,13 +389,13 @@ static void reload(struct node *n)
 		return;
 	}
 	swb_core_free(scratch);
-	node_apply_config(n, doc);
+	node_apply_config(n->ws[0], doc);
 	json_decref(doc);
 	swb_info("configuration reloaded from %s", n->opts.config_path ? n->opts.config_path : "(default workspace)");
 }
 
 /* Applies a validated workspace document to the live core (create new, update existing). */
-void node_apply_config(struct node *n, json_t *doc)
+void node_apply_config(struct wspace *w, json_t *doc)
 {
 	static const char *const act_keys[] = { NULL };
 	static const char *const ch_keys[] = { "friendly_name", NULL };
@@ -191,11 +404,11 @@ void node_apply_config(struct node *n, json_t *doc)
 	static const char *const wk_keys[] = { "attributes", NULL };
 	static const char *const wf_keys[] = { "configuration", "task_reservation_timeout", "assignment_callback_url",
 					       "fallback_assignment_callback_url", NULL };
-	upsert(n, doc, "activities", "activities", act_keys);
-	upsert(n, doc, "task_channels", "task_channels", ch_keys);
-	upsert(n, doc, "task_queues", "task_queues", q_keys);
-	upsert(n, doc, "workers", "workers", wk_keys);
-	upsert(n, doc, "workflows", "workflows", wf_keys);
+	upsert(w, doc, "activities", "activities", act_keys);
+	upsert(w, doc, "task_channels", "task_channels", ch_keys);
+	upsert(w, doc, "task_queues", "task_queues", q_keys);
+	upsert(w, doc, "workers", "workers", wk_keys);
+	upsert(w, doc, "workflows", "workflows", wf_keys);
 }
 
 /* ---- the loop ---- */
@@ -224,6 +437,9 @@ static void drain_inbox(struct node *n)
 		case SWB_IN_PIPE_GONE:
 			node_pipe_gone(n, it->u);
 			break;
+		case SWB_IN_HTTP:
+			node_handle_http(n, it->ptr);
+			break;
 		default:
 			break;
 		}
@@ -234,7 +450,12 @@ static void drain_inbox(struct node *n)
 
 static int poll_timeout(struct node *n, int64_t now)
 {
-	int64_t next = swb_core_next_deadline(n->core);
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; i < n->nws; i++) {
+		int64_t d = swb_core_next_deadline(n->ws[i]->core);
+		if (d < next)
+			next = d;
+	}
 	int64_t other = node_next_deadline(n);
 	if (other < next)
 		next = other;
@@ -259,7 +480,9 @@ static void loop(struct node *n)
 		drain_inbox(n);
 		int64_t now = swb_wall_ms();
 		node_tick(n, now);
-		node_core_tick(n, now);
+		node_http_tick(n, now);
+		for (size_t i = 0; i < n->nws; i++)
+			node_core_tick(n->ws[i], now);
 		node_commit_and_flush(n, now);
 	}
 	/* Answer what is in flight, then stop accepting. */
@@ -272,10 +495,11 @@ static void loop(struct node *n)
 static void cleanup(struct node *n)
 {
 	swb_nng_server_close(n->nng);
-	node_journal_close(n);
+	node_http_stop(n);
 	node_state_free(n);
-	swb_core_free(n->core);
-	swb_eventlog_free(n->events);
+	for (size_t i = 0; i < n->nws; i++)
+		ws_free(n->ws[i]);
+	free(n->ws);
 	swb_inbox_free(n->inbox);
 	if (n->sigfd >= 0)
 		close(n->sigfd);
@@ -305,15 +529,19 @@ int swb_node_run(const struct swb_node_opts *o)
 		swb_error("%s", err.msg);
 		goto out;
 	}
-	n->events = swb_eventlog_new(SWB_EVENTLOG_WINDOW);
 	n->inbox = swb_inbox_new();
-	if (!n->events || !n->inbox || node_state_init(n) != 0)
+	if (!n->inbox || node_state_init(n) != 0)
 		goto out;
-	if (node_recover(n, doc, random_seed(), on_event) != 0)
+	if (open_workspaces(n) != 0)
 		goto out;
-	if (open_listeners(n) != 0)
+	if (n->nws == 0 && create_default(n, doc) != 0)
 		goto out;
-	swb_info("serving workspace '%s' from %s", node_workspace_name(n), n->data_dir);
+	if (o->config_path && !n->created_default)
+		node_apply_config(n->ws[0], doc); /* the file may have changed since the journal began */
+	if (open_listeners(n) != 0 || node_http_start(n) != 0)
+		goto out;
+	swb_info("serving %zu workspace%s (default '%s') from %s", n->nws, n->nws == 1 ? "" : "s",
+		 node_workspace_name(n->ws[0]), n->data_dir);
 	loop(n);
 	rc = 0;
 out:

@@ -12,7 +12,8 @@ struct swb_node_opts {
 	const char *data_dir;    /* NULL: $XDG_DATA_HOME/switchboard */
 	const char *listen[SWB_NODE_MAX_LISTEN];
 	int nlisten;             /* 0: the defaults (ipc in the runtime dir, tcp://127.0.0.1:7411) */
-	const char *http_addr;   /* NULL: no HTTP gateway */
+	const char *http_addr;   /* "ADDR:PORT"; NULL: 127.0.0.1:7412; "none": no HTTP side */
+	const char *web_dir;     /* the browser agent page's files, served at /agent/ */
 	const char *log_level;   /* NULL: info */
 	const char *fsync_mode;  /* NULL: group */
 	int disconnect_grace_ms; /* worker moves to the disconnect activity after this */

@@ -22,18 +22,35 @@
 struct pull;
 struct outmsg;
 struct swb_journal;
+struct node;
+
+/* One workspace: its core, its recent events and its journal (DATA/workspaces/WS.../journal). */
+struct wspace {
+	struct node *n;
+	char sid[SWB_SID_SIZE];
+	char dir[SWB_PATH_MAX + 64];
+	swb_core *core;
+	swb_eventlog *events;
+	struct swb_journal *journal;
+	uint64_t hooked_seq; /* durable events already handed to the event hooks */
+};
 
 struct node {
 	struct swb_node_opts opts;
 	char data_dir[SWB_PATH_MAX];
 	char ipc_url[SWB_PATH_MAX + 8];
 	unsigned char secret[SWB_SECRET_LEN];
-	swb_core *core;
-	swb_eventlog *events;
+	/* Twilio-style credentials (DATA/credentials.json, 0600): REST auth and Access Tokens */
+	char account_sid[SWB_SID_SIZE], auth_token[33], api_key_sid[SWB_SID_SIZE], api_key_secret[33];
+	struct wspace **ws;  /* every workspace; ws[0] is the default one */
+	size_t nws;
 	swb_inbox *inbox;
 	swb_nng_server *nng;
 	int sigfd;
 	bool stopping;
+	bool created_default;
+	struct swb_http *http;
+	struct callout *callouts; /* outbound HTTP calls in flight */
 
 	/* answers wait here until the events they depend on are durable */
 	struct outmsg *out_head, *out_tail;
@@ -47,7 +64,6 @@ struct node {
 	size_t in_grace;
 	int64_t grace_min_deadline;
 
-	struct swb_journal *journal;
 	uint64_t requests, errors;
 };
 
@@ -60,22 +76,51 @@ void node_tick(struct node *n, int64_t now);
 int64_t node_next_deadline(const struct node *n);
 void node_commit_and_flush(struct node *n, int64_t now);
 void node_release_pulls(struct node *n);
-const char *node_workspace_name(struct node *n);
+void node_drop_pulls(struct node *n, struct wspace *w);
+const char *node_workspace_name(struct wspace *w);
+
+/* node_http.c: the HTTP side's entry points and the shared plumbing for modules */
+struct swb_http_msg;
+int node_http_start(struct node *n);
+void node_http_stop(struct node *n);
+void node_handle_http(struct node *n, struct swb_http_msg *m); /* takes m */
+/* Queues an HTTP answer; it is sent after the next commit (like nng answers). body copied. */
+void node_http_respond(struct node *n, uint64_t conn, int status, const char *ctype, const char *headers,
+		       const char *body, size_t len);
+/* An outbound HTTP call; done(n, ctx, status, body, len) runs on the routing thread (status 0: failed
+ * or timed out). Returns 0, or -1 when there is no HTTP side. */
+typedef void (*node_call_done)(struct node *n, void *ctx, int status, const char *body, size_t len);
+int node_http_call(struct node *n, const char *method, const char *url, const char *ctype, const char *headers,
+		   const char *body, size_t len, int timeout_ms, node_call_done done, void *ctx);
+/* Every durable event, once, in order, per workspace (for push and callbacks). */
+void node_on_event(struct wspace *w, const struct swb_evrec *r);
+void node_http_tick(struct node *n, int64_t now);
+int64_t node_http_next_deadline(const struct node *n);
 
 /* node.c */
-void node_apply_config(struct node *n, json_t *doc);
+void node_apply_config(struct wspace *w, json_t *doc);
+/* The workspace named by SID or friendly name (NULL: the default), or NULL. */
+struct wspace *node_ws_find(struct node *n, const char *ref);
+/* Creates a workspace from a workspace document (see workspace_file.h), with its journal. */
+enum swb_code node_ws_create(struct node *n, json_t *doc, struct wspace **out, struct swb_err *err);
+/* Deletes a workspace and its journal. */
+void node_ws_delete(struct node *n, struct wspace *w);
+/* The workspace holding worker sid, or NULL. */
+struct wspace *node_ws_of_worker(struct node *n, const char *worker_sid);
 
-/* journal.c: every change to the core goes through these two, so it is journaled */
-enum swb_code node_exec(struct node *n, int64_t now, const struct swb_actor *a, const char *op, json_t *args,
+/* journal.c: every change to a core goes through these two, so it is journaled */
+enum swb_code node_exec(struct wspace *w, int64_t now, const struct swb_actor *a, const char *op, json_t *args,
 			json_t **result, struct swb_err *err);
-void node_core_tick(struct node *n, int64_t now);
-void node_journal_event(struct node *n, const struct swb_event *ev);
-void node_journal_commit(struct node *n);
-void node_journal_close(struct node *n);
-/* Opens DATA/journal: replays it into n->core, or starts a new one from doc. 0 or -1 (logged). */
-int node_recover(struct node *n, json_t *doc, uint64_t seed, swb_event_sink sink);
+void node_core_tick(struct wspace *w, int64_t now);
+void node_journal_event(struct wspace *w, const struct swb_event *ev);
+void node_journal_commit(struct wspace *w);
+void node_journal_close(struct wspace *w);
+/* Replays w->dir/journal into w->core (w->core NULL before). 0 or -1 (logged). */
+int node_journal_open(struct wspace *w, swb_event_sink sink);
+/* Starts w->dir/journal for a new workspace built from doc with seed. 0 or -1 (logged). */
+int node_journal_create(struct wspace *w, json_t *doc, uint64_t seed, swb_event_sink sink);
 typedef bool (*node_event_match)(const struct swb_evrec *r, json_t *args, int64_t from, int64_t to);
-enum swb_code node_events_query(struct node *n, json_t *args, int64_t from, int64_t to, node_event_match match,
+enum swb_code node_events_query(struct wspace *w, json_t *args, int64_t from, int64_t to, node_event_match match,
 				json_t **out, struct swb_err *err);
 
 #endif

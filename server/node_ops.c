@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "log.h"
 #include "node_internal.h"
 #include "timefmt.h"
@@ -19,13 +20,17 @@
 #define SWB_VERSION "0.1.0"
 
 struct outmsg {
-	swb_nng_req *req;
+	swb_nng_req *req;  /* an nng answer, or */
+	uint64_t conn;     /* an HTTP answer */
+	int status;
+	char *ctype, *headers;
 	char *body;
 	size_t len;
 	struct outmsg *next;
 };
 
 struct pull {
+	struct wspace *w;
 	swb_nng_req *req;
 	json_int_t id;
 	uint64_t after;
@@ -55,6 +60,8 @@ struct rq {
 	bool has_id;
 	const char *op;
 	const char *token;
+	const char *workspace;
+	struct wspace *w;
 	json_t *args;
 	struct swb_actor actor;
 	struct swb_token_claims claims;
@@ -97,11 +104,11 @@ void node_state_free(struct node *n)
 	}
 }
 
-const char *node_workspace_name(struct node *n)
+const char *node_workspace_name(struct wspace *w)
 {
 	json_t *ws = NULL;
 	static char name[SWB_ERR_MSG_MAX];
-	node_exec(n, swb_wall_ms(), NULL, "workspace.fetch", NULL, &ws, NULL);
+	node_exec(w, swb_wall_ms(), NULL, "workspace.fetch", NULL, &ws, NULL);
 	snprintf(name, sizeof name, "%s", json_string_value(json_object_get(ws, "friendly_name")));
 	json_decref(ws);
 	return name;
@@ -143,6 +150,23 @@ static void answer_err(struct node *n, swb_nng_req *req, const struct rq *q, enu
 	swb_debug("request %s failed: %s: %s", q && q->op ? q->op : "?", swb_code_name(code), msg);
 }
 
+void node_http_respond(struct node *n, uint64_t conn, int status, const char *ctype, const char *headers,
+		       const char *body, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (!copy)
+		abort();
+	memcpy(copy, body ? body : "", len);
+	copy[len] = '\0';
+	queue_out(n, NULL, copy);
+	struct outmsg *m = n->out_tail;
+	m->len = len;
+	m->conn = conn;
+	m->status = status;
+	m->ctype = ctype ? strdup(ctype) : NULL;
+	m->headers = headers ? strdup(headers) : NULL;
+}
+
 /* ---- decoding and authentication ---- */
 
 static enum swb_code decode(const char *body, size_t len, struct rq *q, struct swb_err *err)
@@ -157,8 +181,8 @@ static enum swb_code decode(const char *body, size_t len, struct rq *q, struct s
 		q->has_id = true;
 	}
 	int v = 0;
-	if (json_unpack_ex(q->root, &je, JSON_STRICT, "{s:i, s:I, s:s, s?s, s?o}", "v", &v, "id", &q->id, "op", &q->op,
-			   "token", &q->token, "args", &q->args) != 0)
+	if (json_unpack_ex(q->root, &je, JSON_STRICT, "{s:i, s:I, s:s, s?s, s?s, s?o}", "v", &v, "id", &q->id, "op",
+			   &q->op, "token", &q->token, "workspace", &q->workspace, "args", &q->args) != 0)
 		return swb_err_set(err, SWB_EINVAL, "bad envelope: %s", je.text);
 	if (v != 1)
 		return swb_err_set(err, SWB_EINVAL, "unsupported protocol version %d (this node speaks 1)", v);
@@ -182,6 +206,17 @@ static enum swb_code authenticate(struct node *n, struct rq *q, struct swb_err *
 		q->actor.worker_sid = q->claims.worker_sid;
 		break;
 	}
+	if (q->actor.kind == SWB_ACTOR_WORKER) {
+		q->w = node_ws_of_worker(n, q->actor.worker_sid);
+		if (!q->w)
+			return swb_err_set(err, SWB_EAUTH, "the token's worker %s no longer exists", q->actor.worker_sid);
+		if (q->workspace && strcmp(q->workspace, q->w->sid) != 0)
+			return swb_err_set(err, SWB_EPERM, "a worker token is limited to its own workspace");
+		return SWB_OK;
+	}
+	q->w = node_ws_find(n, q->workspace);
+	if (!q->w)
+		return swb_err_set(err, SWB_ENOTFOUND, "no workspace '%s'", q->workspace ? q->workspace : "(default)");
 	return SWB_OK;
 }
 
@@ -261,13 +296,16 @@ void node_pipe_gone(struct node *n, uint32_t pipe)
 
 static void disconnect_worker(struct node *n, const char *wsid, int64_t now)
 {
+	struct wspace *w = node_ws_of_worker(n, wsid);
+	if (!w)
+		return;
 	json_t *ws = NULL;
-	node_exec(n, now, NULL, "workspace.fetch", NULL, &ws, NULL);
+	node_exec(w, now, NULL, "workspace.fetch", NULL, &ws, NULL);
 	const char *act = n->opts.disconnect_activity ? n->opts.disconnect_activity :
 			  json_string_value(json_object_get(ws, "default_activity_sid"));
 	json_t *args = json_pack("{s:s, s:s}", "sid", wsid, "activity_sid", act);
 	struct swb_err err;
-	if (node_exec(n, now, NULL, "workers.update", args, NULL, &err) != SWB_OK)
+	if (node_exec(w, now, NULL, "workers.update", args, NULL, &err) != SWB_OK)
 		swb_warn("disconnect of %s: %s", wsid, err.msg);
 	else
 		swb_info("worker %s moved to %s after its connection dropped", wsid, act);
@@ -302,23 +340,24 @@ int64_t node_next_deadline(const struct node *n)
 	int64_t d = n->pulls ? n->pulls_min_deadline : INT64_MAX;
 	if (n->in_grace && n->grace_min_deadline < d)
 		d = n->grace_min_deadline;
-	return d;
+	int64_t h = node_http_next_deadline(n);
+	return h < d ? h : d;
 }
 
 /* ---- events.next ---- */
 
 /* Appends visible events after p->after to buf; returns how many, and moves *seq. */
-static int collect(struct node *n, uint64_t after, int max, const char *wsid, char **buf, size_t *len,
+static int collect(struct wspace *w, uint64_t after, int max, const char *wsid, char **buf, size_t *len,
 		   uint64_t *seq)
 {
-	uint64_t durable = swb_eventlog_durable(n->events);
+	uint64_t durable = swb_eventlog_durable(w->events);
 	int count = 0;
 	*seq = after > durable ? durable : after;
 	FILE *f = open_memstream(buf, len);
 	if (!f)
 		abort();
 	for (uint64_t s = after + 1; s <= durable && count < max; s++) {
-		const struct swb_evrec *r = swb_eventlog_get(n->events, s);
+		const struct swb_evrec *r = swb_eventlog_get(w->events, s);
 		*seq = s;
 		if (!r || !swb_evrec_visible(r, wsid))
 			continue;
@@ -350,7 +389,7 @@ static bool try_pull(struct node *n, struct pull *p, int64_t now)
 	char *buf;
 	size_t len;
 	uint64_t seq;
-	int count = collect(n, p->after, p->max, p->all ? NULL : p->worker_sid, &buf, &len, &seq);
+	int count = collect(p->w, p->after, p->max, p->all ? NULL : p->worker_sid, &buf, &len, &seq);
 	bool done = count > 0 || now >= p->deadline || n->stopping;
 	if (done)
 		answer_events(n, p->req, p->id, buf, seq);
@@ -363,7 +402,7 @@ static bool try_pull(struct node *n, struct pull *p, int64_t now)
 static void op_events_next(struct node *n, swb_nng_req *req, struct rq *q)
 {
 	bool bad = false;
-	uint64_t durable = swb_eventlog_durable(n->events);
+	uint64_t durable = swb_eventlog_durable(q->w->events);
 	json_t *after_v = json_object_get(q->args, "after");
 	json_int_t after = arg_i(q->args, "after", (json_int_t)durable, 0, INT64_MAX, &bad);
 	json_int_t wait = arg_i(q->args, "wait_ms", 0, 0, PULL_MAX_WAIT_MS, &bad);
@@ -386,7 +425,7 @@ static void op_events_next(struct node *n, swb_nng_req *req, struct rq *q)
 		answer_err(n, req, q, SWB_EINVAL, "events.next: 'after' must be a sequence >= 0, 'wait_ms' 0..30000, 'max' 1..1000");
 		return;
 	}
-	uint64_t oldest = swb_eventlog_oldest(n->events);
+	uint64_t oldest = swb_eventlog_oldest(q->w->events);
 	if (after_v && oldest > 1 && (uint64_t)after + 1 < oldest) {
 		answer_err(n, req, q, SWB_ERESYNC, "events.next: cursor is older than the node's event window; fetch a snapshot");
 		return;
@@ -394,7 +433,7 @@ static void op_events_next(struct node *n, swb_nng_req *req, struct rq *q)
 	struct pull *p = calloc(1, sizeof *p);
 	if (!p)
 		abort();
-	*p = (struct pull){ .req = req, .id = q->id, .after = (uint64_t)after, .max = (int)max,
+	*p = (struct pull){ .w = q->w, .req = req, .id = q->id, .after = (uint64_t)after, .max = (int)max,
 			    .deadline = swb_wall_ms() + wait, .all = q->actor.kind != SWB_ACTOR_WORKER };
 	if (q->actor.worker_sid)
 		snprintf(p->worker_sid, sizeof p->worker_sid, "%s", q->actor.worker_sid);
@@ -409,12 +448,10 @@ static void op_events_next(struct node *n, swb_nng_req *req, struct rq *q)
 		n->pulls_min_deadline = p->deadline;
 }
 
-static void check_pulls(struct node *n, int64_t now)
+static void check_pulls(struct node *n, int64_t now, bool new_events)
 {
-	uint64_t durable = swb_eventlog_durable(n->events);
-	if (!n->pulls || (durable == n->pulls_checked_seq && now < n->pulls_min_deadline && !n->stopping))
+	if (!n->pulls || (!new_events && now < n->pulls_min_deadline && !n->stopping))
 		return;
-	n->pulls_checked_seq = durable;
 	n->pulls_min_deadline = INT64_MAX;
 	for (struct pull **pp = &n->pulls; *pp;) {
 		struct pull *p = *pp;
@@ -430,22 +467,18 @@ static void check_pulls(struct node *n, int64_t now)
 	}
 }
 
+static void flush_out(struct node *n);
+
 void node_release_pulls(struct node *n)
 {
 	n->stopping = true;
-	check_pulls(n, INT64_MAX);
-	for (struct outmsg *m = n->out_head; m; m = n->out_head) {
-		n->out_head = m->next;
-		swb_nng_reply(m->req, m->body, m->len);
-		free(m->body);
-		free(m);
-	}
-	n->out_tail = NULL;
+	check_pulls(n, INT64_MAX, true);
+	flush_out(n);
 }
 
 /* ---- other node ops ---- */
 
-static json_t *core_get(struct node *n, const struct swb_actor *a, const char *op, json_t *args)
+static json_t *core_get(struct wspace *n, const struct swb_actor *a, const char *op, json_t *args)
 {
 	json_t *res = NULL;
 	node_exec(n, swb_wall_ms(), a, op, args, &res, NULL);
@@ -454,7 +487,7 @@ static json_t *core_get(struct node *n, const struct swb_actor *a, const char *o
 }
 
 /* Every item of a paged list op (page_size 1000 per call). */
-static json_t *core_list_all(struct node *n, const struct swb_actor *a, const char *op, const char *key, json_t *args)
+static json_t *core_list_all(struct wspace *n, const struct swb_actor *a, const char *op, const char *key, json_t *args)
 {
 	json_t *all = json_array();
 	for (json_int_t page = 0;; page++) {
@@ -473,7 +506,7 @@ static json_t *core_list_all(struct node *n, const struct swb_actor *a, const ch
 	return all;
 }
 
-static json_t *queues_with_stats(struct node *n, const struct swb_actor *a, json_t *filter)
+static json_t *queues_with_stats(struct wspace *n, const struct swb_actor *a, json_t *filter)
 {
 	json_t *queues = core_list_all(n, a, "task_queues.list", "task_queues", filter);
 	size_t i;
@@ -485,7 +518,7 @@ static json_t *queues_with_stats(struct node *n, const struct swb_actor *a, json
 	return queues;
 }
 
-static json_t *snapshot(struct node *n, const struct rq *q)
+static json_t *snapshot(struct wspace *n, const struct rq *q)
 {
 	const struct swb_actor *a = &q->actor;
 	json_t *s = json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)swb_core_last_seq(n->core), "workspace",
@@ -514,7 +547,7 @@ static json_t *snapshot(struct node *n, const struct rq *q)
 	return s;
 }
 
-static json_t *hello(struct node *n, const struct rq *q)
+static json_t *hello(struct wspace *n, const struct rq *q)
 {
 	json_t *ws = core_get(n, &q->actor, "workspace.fetch", NULL);
 	char scope[SWB_SCOPE_MAX_LEN];
@@ -603,7 +636,7 @@ static enum swb_code events_list_args(json_t *args, int64_t *from, int64_t *to, 
 	return SWB_OK;
 }
 
-static enum swb_code events_list(struct node *n, const struct rq *q, json_t **out, struct swb_err *err)
+static enum swb_code events_list(struct wspace *n, const struct rq *q, json_t **out, struct swb_err *err)
 {
 	if (q->actor.kind == SWB_ACTOR_WORKER)
 		return swb_err_set(err, SWB_EPERM, "events.list needs a supervisor or admin token");
@@ -615,6 +648,46 @@ static enum swb_code events_list(struct node *n, const struct rq *q, json_t **ou
 	if (!q->args)
 		json_decref(args);
 	return rc;
+}
+
+/* ---- workspaces (node level) ---- */
+
+static enum swb_code workspaces_op(struct node *n, const struct rq *q, json_t **out, struct swb_err *err)
+{
+	bool admin = q->actor.kind == SWB_ACTOR_ADMIN;
+	if (strcmp(q->op, "workspaces.list") == 0) {
+		if (q->actor.kind == SWB_ACTOR_WORKER)
+			return swb_err_set(err, SWB_EPERM, "workspaces.list needs a supervisor or admin token");
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n->nws; i++)
+			json_array_append_new(arr, core_get(n->ws[i], NULL, "workspace.fetch", NULL));
+		*out = json_pack("{s:o}", "workspaces", arr);
+		return SWB_OK;
+	}
+	if (!admin)
+		return swb_err_set(err, SWB_EPERM, "%s needs an admin token", q->op);
+	if (strcmp(q->op, "workspaces.create") == 0) {
+		json_t *doc = q->args ? q->args : json_object();
+		struct wspace *w;
+		enum swb_code rc = node_ws_create(n, doc, &w, err);
+		if (!q->args)
+			json_decref(doc);
+		if (rc == SWB_OK)
+			*out = core_get(w, NULL, "workspace.fetch", NULL);
+		return rc;
+	}
+	if (strcmp(q->op, "workspaces.delete") == 0) {
+		const char *sid = json_string_value(json_object_get(q->args, "sid"));
+		struct wspace *w = sid ? node_ws_find(n, sid) : NULL;
+		if (!w)
+			return swb_err_set(err, SWB_ENOTFOUND, "no workspace '%s'", sid ? sid : "(missing sid)");
+		if (w == n->ws[0])
+			return swb_err_set(err, SWB_ECONFLICT, "the default workspace cannot be deleted");
+		node_ws_delete(n, w);
+		*out = json_object();
+		return SWB_OK;
+	}
+	return swb_err_set(err, SWB_EUNKNOWN, "unknown op '%s'", q->op);
 }
 
 /* ---- dispatch ---- */
@@ -631,15 +704,17 @@ static void run(struct node *n, swb_nng_req *req, struct rq *q)
 	json_t *result = NULL;
 	enum swb_code rc = SWB_OK;
 	if (strcmp(q->op, "session.hello") == 0)
-		result = hello(n, q);
+		result = hello(q->w, q);
 	else if (strcmp(q->op, "snapshot") == 0)
-		result = snapshot(n, q);
+		result = snapshot(q->w, q);
 	else if (strcmp(q->op, "ops.list") == 0)
 		result = ops_list();
 	else if (strcmp(q->op, "events.list") == 0)
-		rc = events_list(n, q, &result, &err);
+		rc = events_list(q->w, q, &result, &err);
+	else if (strncmp(q->op, "workspaces.", 11) == 0)
+		rc = workspaces_op(n, q, &result, &err);
 	else
-		rc = node_exec(n, swb_wall_ms(), &q->actor, q->op, q->args, &result, &err);
+		rc = node_exec(q->w, swb_wall_ms(), &q->actor, q->op, q->args, &result, &err);
 	if (rc == SWB_OK)
 		answer_ok(n, req, q, result);
 	else
@@ -668,24 +743,62 @@ void node_handle_nng(struct node *n, swb_nng_req *req)
 
 /* ---- commit ---- */
 
+static void flush_out(struct node *n)
+{
+	for (struct outmsg *m = n->out_head; m; m = n->out_head) {
+		n->out_head = m->next;
+		if (m->req)
+			swb_nng_reply(m->req, m->body, m->len);
+		else if (n->http)
+			swb_http_respond(n->http, m->conn, m->status, m->ctype, m->headers, m->body, m->len);
+		free(m->body);
+		free(m->ctype);
+		free(m->headers);
+		free(m);
+	}
+	n->out_tail = NULL;
+}
+
+/* Hands every newly durable event of w to the event hooks, once, in order. */
+static void run_hooks(struct wspace *w)
+{
+	uint64_t durable = swb_eventlog_durable(w->events);
+	for (uint64_t s = w->hooked_seq + 1; s <= durable; s++) {
+		const struct swb_evrec *r = swb_eventlog_get(w->events, s);
+		if (r)
+			node_on_event(w, r);
+	}
+	w->hooked_seq = durable;
+}
+
 void node_commit_and_flush(struct node *n, int64_t now)
 {
-	node_journal_commit(n);
-	swb_eventlog_mark_durable(n->events, swb_core_last_seq(n->core));
-	for (struct outmsg *m = n->out_head; m; m = n->out_head) {
-		n->out_head = m->next;
-		swb_nng_reply(m->req, m->body, m->len);
-		free(m->body);
-		free(m);
+	bool new_events = false;
+	for (size_t i = 0; i < n->nws; i++) {
+		struct wspace *w = n->ws[i];
+		node_journal_commit(w);
+		uint64_t before = swb_eventlog_durable(w->events);
+		swb_eventlog_mark_durable(w->events, swb_core_last_seq(w->core));
+		new_events |= swb_eventlog_durable(w->events) != before;
 	}
-	n->out_tail = NULL;
-	check_pulls(n, now);
-	/* answers made by check_pulls go out now too */
-	for (struct outmsg *m = n->out_head; m; m = n->out_head) {
-		n->out_head = m->next;
-		swb_nng_reply(m->req, m->body, m->len);
-		free(m->body);
-		free(m);
+	flush_out(n);
+	check_pulls(n, now, new_events);
+	flush_out(n); /* answers made by check_pulls */
+	for (size_t i = 0; i < n->nws; i++)
+		run_hooks(n->ws[i]);
+}
+
+void node_drop_pulls(struct node *n, struct wspace *w)
+{
+	for (struct pull **pp = &n->pulls; *pp;) {
+		struct pull *p = *pp;
+		if (p->w != w) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		n->npulls--;
+		answer_events(n, p->req, p->id, "", 0);
+		free(p);
 	}
-	n->out_tail = NULL;
 }
