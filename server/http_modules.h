@@ -24,6 +24,13 @@ void eb_free(struct node *n);
 
 void metrics_handle(struct node *n, struct swb_http_msg *m);
 
+/* calls.c: simulated calls (<Enqueue> flow) and assignment callbacks (issue 7) */
+enum swb_code calls_op(struct node *n, struct wspace *w, const struct swb_actor *a, const char *op, json_t *args,
+		       json_t **result, struct swb_err *err);
+void calls_on_event(struct wspace *w, const struct swb_evrec *r);
+void calls_tick(struct node *n, int64_t now);
+void calls_free(struct node *n);
+
 void callbacks_on_event(struct wspace *w, const struct swb_evrec *r);
 void callbacks_tick(struct node *n, int64_t now);
 void callbacks_free(struct node *n);

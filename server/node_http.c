@@ -53,6 +53,7 @@ void node_http_stop(struct node *n)
 {
 	eb_free(n);
 	callbacks_free(n);
+	calls_free(n);
 	swb_http_stop(n->http);
 	n->http = NULL;
 	while (n->callouts) {
@@ -105,6 +106,7 @@ void node_http_tick(struct node *n, int64_t now)
 	}
 	eb_tick(n, now);
 	callbacks_tick(n, now);
+	calls_tick(n, now);
 }
 
 int64_t node_http_next_deadline(const struct node *n)
@@ -121,6 +123,7 @@ void node_on_event(struct wspace *w, const struct swb_evrec *r)
 {
 	eb_on_event(w, r);
 	callbacks_on_event(w, r);
+	calls_on_event(w, r);
 }
 
 int http_status_of(enum swb_code rc)

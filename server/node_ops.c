@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "http_modules.h"
 #include "log.h"
 #include "node_internal.h"
 #include "timefmt.h"
@@ -713,6 +714,8 @@ static void run(struct node *n, swb_nng_req *req, struct rq *q)
 		rc = events_list(q->w, q, &result, &err);
 	else if (strncmp(q->op, "workspaces.", 11) == 0)
 		rc = workspaces_op(n, q, &result, &err);
+	else if (strncmp(q->op, "calls.", 6) == 0)
+		rc = calls_op(n, q->w, &q->actor, q->op, q->args, &result, &err);
 	else
 		rc = node_exec(q->w, swb_wall_ms(), &q->actor, q->op, q->args, &result, &err);
 	if (rc == SWB_OK)
