@@ -77,6 +77,23 @@ void core_emit(swb_core *c, const char *type, const char *rtype, const char *rsi
 
 /* ---- timer heap (min-heap on `at`; stale entries are skipped when popped) ---- */
 
+/*
+ * A total order, so timers due at the same moment always fire in the same order
+ * whatever the heap's shape: a core restored from a snapshot then behaves exactly
+ * like the one it was taken from.
+ */
+static bool timer_before(const struct timer *a, const struct timer *b)
+{
+	if (a->at != b->at)
+		return a->at < b->at;
+	if (a->kind != b->kind)
+		return a->kind < b->kind;
+	int c = strcmp(a->sid, b->sid);
+	if (c != 0)
+		return c < 0;
+	return a->gen < b->gen;
+}
+
 static void heap_swap(struct timer *a, struct timer *b)
 {
 	struct timer t = *a;
@@ -97,7 +114,7 @@ void timer_add(swb_core *c, int64_t at, enum timer_kind kind, const char *sid, u
 	size_t i = c->ntimers++;
 	c->timers[i] = (struct timer){ .at = at, .kind = kind, .gen = gen };
 	memcpy(c->timers[i].sid, sid, SWB_SID_SIZE);
-	while (i > 0 && c->timers[(i - 1) / 2].at > c->timers[i].at) {
+	while (i > 0 && timer_before(&c->timers[i], &c->timers[(i - 1) / 2])) {
 		heap_swap(&c->timers[i], &c->timers[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
@@ -110,9 +127,9 @@ static struct timer timer_pop(swb_core *c)
 	size_t i = 0;
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < c->ntimers && c->timers[l].at < c->timers[m].at)
+		if (l < c->ntimers && timer_before(&c->timers[l], &c->timers[m]))
 			m = l;
-		if (r < c->ntimers && c->timers[r].at < c->timers[m].at)
+		if (r < c->ntimers && timer_before(&c->timers[r], &c->timers[m]))
 			m = r;
 		if (m == i)
 			break;

@@ -107,6 +107,14 @@ const struct swb_op_info *swb_core_op_find(const char *name);
 /* The whole table, ending with a zeroed entry. */
 const struct swb_op_info *swb_core_ops(void);
 
+/*
+ * The whole state as JSON (a new reference), and a core restored from it that
+ * continues exactly as the original would (same SIDs, same events). The journal
+ * starts a rotated file with a snapshot. NULL + err when snap is not valid.
+ */
+json_t *swb_core_snapshot(const swb_core *c);
+swb_core *swb_core_restore(json_t *snap, swb_event_sink sink, void *ctx, struct swb_err *err);
+
 /* Convenience: exec with the system actor; aborts nothing, returns the code. */
 enum swb_code swb_core_sys(swb_core *c, int64_t now, const char *op, json_t *args, json_t **result,
 			   struct swb_err *err);
