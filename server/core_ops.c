@@ -45,7 +45,8 @@ static enum swb_code name_taken(swb_map *names, const char *name, const void *se
 {
 	void *other = swb_map_get(names, name);
 	if (other && other != self)
-		return swb_err_set(err, SWB_ECONFLICT, "a %s named '%s' already exists", what, name);
+		return swb_err_set(err, SWB_ECONFLICT, "%s %s named '%s' already exists",
+				   strchr("aeiou", what[0]) ? "an" : "a", what, name);
 	return SWB_OK;
 }
 
@@ -103,7 +104,7 @@ static enum swb_code op_ws_update(swb_core *c, const struct swb_actor *a, json_t
 {
 	static const char *const keys[] = { "friendly_name", "event_callback_url", "events_filter",
 					    "default_activity_sid", "timeout_activity_sid", "multi_task_enabled", NULL };
-	const char *name, *url, *dref, *tref;
+	const char *name = NULL, *url = NULL, *dref = NULL, *tref = NULL; /* read below even when a check failed */
 	bool has_mt, mt = true;
 	json_t *filter = NULL;
 	enum swb_code rc = arg_only(args, keys, err);
@@ -504,7 +505,7 @@ static enum swb_code op_wk_create(swb_core *c, const struct swb_actor *a, json_t
 				  struct swb_err *err)
 {
 	static const char *const keys[] = { "friendly_name", "attributes", "activity_sid", "channels", NULL };
-	const char *name, *aref;
+	const char *name = NULL, *aref = NULL; /* read below even when a check failed */
 	json_t *attrs = NULL;
 	struct wchan caps[SWB_MAX_CHANNELS] = { { 0 } };
 	for (size_t i = 0; i < c->channels.n; i++)
@@ -571,7 +572,7 @@ static enum swb_code op_wk_list(swb_core *c, const struct swb_actor *a, json_t *
 	static const char *const keys[] = { "activity_sid", "activity_name", "available", "friendly_name",
 					    "target_workers_expression", "task_queue_sid", "task_queue_name",
 					    "page", "page_size", NULL };
-	const char *act_sid, *act_name, *name, *expr_src, *qsid, *qname;
+	const char *act_sid = NULL, *act_name = NULL, *name = NULL, *expr_src = NULL, *qsid = NULL, *qname = NULL;
 	bool has_avail, avail;
 	swb_expr *expr = NULL;
 	enum swb_code rc = arg_only(args, keys, err);
@@ -589,8 +590,8 @@ static enum swb_code op_wk_list(swb_core *c, const struct swb_actor *a, json_t *
 		rc = arg_bool(args, "available", &has_avail, &avail, err);
 	if (rc == SWB_OK)
 		rc = arg_str(args, "target_workers_expression", false, SWB_EXPR_MAX_LEN, &expr_src, err);
-	if (rc == SWB_OK && expr_src)
-		rc = swb_expr_compile(expr_src, &expr, err);
+	if (rc == SWB_OK && expr_src && (rc = swb_expr_compile(expr_src, &expr, err)) != SWB_OK)
+		swb_err_prefix(err, "target_workers_expression");
 	struct queue *q = qsid ? find_queue(c, qsid) : qname ? find_queue(c, qname) : NULL;
 	if (rc == SWB_OK && (qsid || qname) && !q)
 		rc = swb_err_set(err, SWB_ENOTFOUND, "no task queue '%s'", qsid ? qsid : qname);
@@ -627,7 +628,7 @@ static enum swb_code op_wk_update(swb_core *c, const struct swb_actor *a, json_t
 {
 	static const char *const keys[] = { "sid", "friendly_name", "attributes", "activity_sid", NULL };
 	struct worker *w;
-	const char *name, *aref;
+	const char *name = NULL, *aref = NULL; /* read below even when a check failed */
 	json_t *attrs = NULL;
 	enum swb_code rc = arg_only(args, keys, err);
 	if (rc == SWB_OK)
@@ -908,7 +909,7 @@ static enum swb_code op_q_list(swb_core *c, const struct swb_actor *a, json_t *a
 {
 	static const char *const keys[] = { "friendly_name", "evaluate_worker_attributes", "worker_sid",
 					    "page", "page_size", NULL };
-	const char *name, *wsid;
+	const char *name = NULL, *wsid = NULL; /* read below even when a check failed */
 	json_t *wattrs = NULL;
 	enum swb_code rc = arg_only(args, keys, err);
 	if (rc == SWB_OK)
@@ -1030,88 +1031,88 @@ static enum swb_code op_q_stats(swb_core *c, const struct swb_actor *a, json_t *
 
 /* ---------------- the table ---------------- */
 
-struct op_entry {
-	struct swb_op_info info;
-	op_fn fn;
-};
+/* Every op once: X(name, scope, mutates, handler, summary). Expanded into the two arrays below. */
+#define SWB_OP_TABLE(X) \
+	X("workspace.fetch", SWB_OP_WORKER, false, op_ws_fetch, "the workspace") \
+	X("workspace.update", SWB_OP_ADMIN, true, op_ws_update, "change name, callback URL, default/timeout activity") \
+	X("workspace.stats", SWB_OP_SUPERVISOR, false, op_ws_stats, "real-time and cumulative workspace statistics") \
+	X("activities.create", SWB_OP_ADMIN, true, op_act_create, "create an activity") \
+	X("activities.fetch", SWB_OP_WORKER, false, op_act_fetch, "one activity") \
+	X("activities.list", SWB_OP_WORKER, false, op_act_list, "activities") \
+	X("activities.update", SWB_OP_ADMIN, true, op_act_update, "rename an activity") \
+	X("activities.delete", SWB_OP_ADMIN, true, op_act_delete, "delete an unused activity") \
+	X("task_channels.create", SWB_OP_ADMIN, true, op_ch_create, "create a task channel") \
+	X("task_channels.fetch", SWB_OP_WORKER, false, op_ch_fetch, "one task channel") \
+	X("task_channels.list", SWB_OP_WORKER, false, op_ch_list, "task channels") \
+	X("task_channels.update", SWB_OP_ADMIN, true, op_ch_update, "change a task channel") \
+	X("task_channels.delete", SWB_OP_ADMIN, true, op_ch_delete, "delete an unused task channel") \
+	X("workers.create", SWB_OP_ADMIN, true, op_wk_create, "create a worker") \
+	X("workers.fetch", SWB_OP_WORKER, false, op_wk_fetch, "one worker (a worker token: itself)") \
+	X("workers.list", SWB_OP_WORKER, false, op_wk_list, "workers, with filters") \
+	X("workers.update", SWB_OP_WORKER, true, op_wk_update, "activity, attributes, name") \
+	X("workers.delete", SWB_OP_ADMIN, true, op_wk_delete, "delete an idle worker") \
+	X("workers.channels.list", SWB_OP_WORKER, false, op_wk_channels, "a worker's channels and capacity") \
+	X("workers.channels.update", SWB_OP_ADMIN, true, op_wk_channel_update, "set a worker's channel capacity") \
+	X("task_queues.create", SWB_OP_ADMIN, true, op_q_create, "create a task queue") \
+	X("task_queues.fetch", SWB_OP_WORKER, false, op_q_fetch, "one task queue") \
+	X("task_queues.list", SWB_OP_WORKER, false, op_q_list, "task queues") \
+	X("task_queues.update", SWB_OP_ADMIN, true, op_q_update, "change a task queue") \
+	X("task_queues.delete", SWB_OP_ADMIN, true, op_q_delete, "delete an unused task queue") \
+	X("task_queues.stats", SWB_OP_WORKER, false, op_q_stats, "a queue's real-time statistics") \
+	X("workflows.create", SWB_OP_ADMIN, true, op_workflows_create, "create a workflow") \
+	X("workflows.fetch", SWB_OP_SUPERVISOR, false, op_workflows_fetch, "one workflow") \
+	X("workflows.list", SWB_OP_SUPERVISOR, false, op_workflows_list, "workflows") \
+	X("workflows.update", SWB_OP_ADMIN, true, op_workflows_update, "change a workflow") \
+	X("workflows.delete", SWB_OP_ADMIN, true, op_workflows_delete, "delete a workflow with no live tasks") \
+	X("tasks.create", SWB_OP_ADMIN, true, op_tasks_create, "create a task") \
+	X("tasks.fetch", SWB_OP_WORKER, false, op_tasks_fetch, "one task (a worker token: its own)") \
+	X("tasks.list", SWB_OP_WORKER, false, op_tasks_list, "tasks, with filters") \
+	X("tasks.update", SWB_OP_WORKER, true, op_tasks_update, "attributes, priority, cancel, wrap up, complete") \
+	X("tasks.delete", SWB_OP_ADMIN, true, op_tasks_delete, "delete a task") \
+	X("reservations.fetch", SWB_OP_WORKER, false, op_res_fetch, "one reservation") \
+	X("reservations.list", SWB_OP_WORKER, false, op_res_list, "a task's or a worker's reservations") \
+	X("reservations.update", SWB_OP_WORKER, true, op_res_update, "accept, reject, wrap up, complete") \
+	X("route.preview", SWB_OP_SUPERVISOR, false, op_route_preview, "where a task would go (dry run)")
 
-#define OP(n, s, m, f, sum) { { n, s, m, sum }, f }
-static const struct op_entry op_table[] = {
-	OP("workspace.fetch", SWB_OP_WORKER, false, op_ws_fetch, "the workspace"),
-	OP("workspace.update", SWB_OP_ADMIN, true, op_ws_update, "change name, callback URL, default/timeout activity"),
-	OP("workspace.stats", SWB_OP_SUPERVISOR, false, op_ws_stats, "real-time and cumulative workspace statistics"),
-	OP("activities.create", SWB_OP_ADMIN, true, op_act_create, "create an activity"),
-	OP("activities.fetch", SWB_OP_WORKER, false, op_act_fetch, "one activity"),
-	OP("activities.list", SWB_OP_WORKER, false, op_act_list, "activities"),
-	OP("activities.update", SWB_OP_ADMIN, true, op_act_update, "rename an activity"),
-	OP("activities.delete", SWB_OP_ADMIN, true, op_act_delete, "delete an unused activity"),
-	OP("task_channels.create", SWB_OP_ADMIN, true, op_ch_create, "create a task channel"),
-	OP("task_channels.fetch", SWB_OP_WORKER, false, op_ch_fetch, "one task channel"),
-	OP("task_channels.list", SWB_OP_WORKER, false, op_ch_list, "task channels"),
-	OP("task_channels.update", SWB_OP_ADMIN, true, op_ch_update, "change a task channel"),
-	OP("task_channels.delete", SWB_OP_ADMIN, true, op_ch_delete, "delete an unused task channel"),
-	OP("workers.create", SWB_OP_ADMIN, true, op_wk_create, "create a worker"),
-	OP("workers.fetch", SWB_OP_WORKER, false, op_wk_fetch, "one worker (a worker token: itself)"),
-	OP("workers.list", SWB_OP_WORKER, false, op_wk_list, "workers, with filters"),
-	OP("workers.update", SWB_OP_WORKER, true, op_wk_update, "activity, attributes, name"),
-	OP("workers.delete", SWB_OP_ADMIN, true, op_wk_delete, "delete an idle worker"),
-	OP("workers.channels.list", SWB_OP_WORKER, false, op_wk_channels, "a worker's channels and capacity"),
-	OP("workers.channels.update", SWB_OP_ADMIN, true, op_wk_channel_update, "set a worker's channel capacity"),
-	OP("task_queues.create", SWB_OP_ADMIN, true, op_q_create, "create a task queue"),
-	OP("task_queues.fetch", SWB_OP_WORKER, false, op_q_fetch, "one task queue"),
-	OP("task_queues.list", SWB_OP_WORKER, false, op_q_list, "task queues"),
-	OP("task_queues.update", SWB_OP_ADMIN, true, op_q_update, "change a task queue"),
-	OP("task_queues.delete", SWB_OP_ADMIN, true, op_q_delete, "delete an unused task queue"),
-	OP("task_queues.stats", SWB_OP_WORKER, false, op_q_stats, "a queue's real-time statistics"),
-	OP("workflows.create", SWB_OP_ADMIN, true, op_workflows_create, "create a workflow"),
-	OP("workflows.fetch", SWB_OP_SUPERVISOR, false, op_workflows_fetch, "one workflow"),
-	OP("workflows.list", SWB_OP_SUPERVISOR, false, op_workflows_list, "workflows"),
-	OP("workflows.update", SWB_OP_ADMIN, true, op_workflows_update, "change a workflow"),
-	OP("workflows.delete", SWB_OP_ADMIN, true, op_workflows_delete, "delete a workflow with no live tasks"),
-	OP("tasks.create", SWB_OP_ADMIN, true, op_tasks_create, "create a task"),
-	OP("tasks.fetch", SWB_OP_WORKER, false, op_tasks_fetch, "one task (a worker token: its own)"),
-	OP("tasks.list", SWB_OP_WORKER, false, op_tasks_list, "tasks, with filters"),
-	OP("tasks.update", SWB_OP_WORKER, true, op_tasks_update, "attributes, priority, cancel, wrap up, complete"),
-	OP("tasks.delete", SWB_OP_ADMIN, true, op_tasks_delete, "delete a task"),
-	OP("reservations.fetch", SWB_OP_WORKER, false, op_res_fetch, "one reservation"),
-	OP("reservations.list", SWB_OP_WORKER, false, op_res_list, "a task's or a worker's reservations"),
-	OP("reservations.update", SWB_OP_WORKER, true, op_res_update, "accept, reject, wrap up, complete"),
-	OP("route.preview", SWB_OP_SUPERVISOR, false, op_route_preview, "where a task would go (dry run)"),
-	{ { NULL, 0, false, NULL }, NULL },
-};
+#define OP_INFO(n, s, m, f, sum) { n, s, m, sum },
+#define OP_FN(n, s, m, f, sum) f,
+/* swb_core_ops() hands this array out, so it holds only swb_op_info entries (the stride callers step by). */
+static const struct swb_op_info op_infos[] = { SWB_OP_TABLE(OP_INFO) { NULL, 0, false, NULL } };
+static const op_fn op_fns[] = { SWB_OP_TABLE(OP_FN) NULL };
 
 const struct swb_op_info *swb_core_ops(void)
 {
-	return &op_table[0].info;
+	return op_infos;
 }
 
-static const struct op_entry *op_entry_find(const char *name)
+/* The index of name in op_infos, or -1. */
+static int op_index(const char *name)
 {
-	for (const struct op_entry *e = op_table; name && e->fn; e++)
-		if (strcmp(e->info.name, name) == 0)
-			return e;
-	return NULL;
+	for (int i = 0; name && op_infos[i].name; i++)
+		if (strcmp(op_infos[i].name, name) == 0)
+			return i;
+	return -1;
 }
 
 const struct swb_op_info *swb_core_op_find(const char *name)
 {
-	const struct op_entry *e = op_entry_find(name);
-	return e ? &e->info : NULL;
+	int i = op_index(name);
+	return i >= 0 ? &op_infos[i] : NULL;
 }
 
-static enum swb_code check_scope(const struct swb_actor *a, const struct op_entry *e, struct swb_err *err)
+static enum swb_code check_scope(const struct swb_actor *a, const struct swb_op_info *e, struct swb_err *err)
 {
 	switch (a->kind) {
 	case SWB_ACTOR_SYSTEM:
 	case SWB_ACTOR_ADMIN:
 		return SWB_OK;
 	case SWB_ACTOR_SUPERVISOR:
-		if (e->info.scope == SWB_OP_ADMIN || (e->info.mutates && strcmp(e->info.name, "workers.update") != 0))
-			return swb_err_set(err, SWB_EPERM, "%s needs an admin token", e->info.name);
+		if (e->scope == SWB_OP_ADMIN || (e->mutates && strcmp(e->name, "workers.update") != 0))
+			return swb_err_set(err, SWB_EPERM, "%s needs an admin token", e->name);
 		return SWB_OK;
 	case SWB_ACTOR_WORKER:
-		if (e->info.scope != SWB_OP_WORKER)
-			return swb_err_set(err, SWB_EPERM, "%s is not allowed with a worker token", e->info.name);
+		if (e->scope != SWB_OP_WORKER)
+			return swb_err_set(err, SWB_EPERM, "%s is not allowed with a worker token", e->name);
 		return SWB_OK;
 	}
 	return swb_err_set(err, SWB_EPERM, "unknown actor");
@@ -1120,12 +1121,12 @@ static enum swb_code check_scope(const struct swb_actor *a, const struct op_entr
 enum swb_code core_dispatch(swb_core *c, const struct swb_actor *actor, const char *op, json_t *args,
 			    json_t **result, struct swb_err *err)
 {
-	const struct op_entry *e = op_entry_find(op);
-	if (!e)
+	int i = op_index(op);
+	if (i < 0)
 		return swb_err_set(err, SWB_EUNKNOWN, "unknown op '%s'", op ? op : "(none)");
-	enum swb_code rc = check_scope(actor, e, err);
+	enum swb_code rc = check_scope(actor, &op_infos[i], err);
 	if (rc == SWB_OK)
-		rc = e->fn(c, actor, args, result, err);
+		rc = op_fns[i](c, actor, args, result, err);
 	if (rc != SWB_OK)
 		swb_err_prefix(err, "%s", op);
 	return rc;

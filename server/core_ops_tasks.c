@@ -397,8 +397,8 @@ enum swb_code op_tasks_list(swb_core *c, const struct swb_actor *a, json_t *args
 				 "'ordering' must be DateCreated:asc, DateCreated:desc or Priority:desc,DateCreated:asc");
 	if (rc == SWB_OK)
 		rc = arg_str(args, "evaluate_task_attributes", false, SWB_EXPR_MAX_LEN, &expr_src, err);
-	if (rc == SWB_OK && expr_src)
-		rc = swb_expr_compile(expr_src, &expr, err);
+	if (rc == SWB_OK && expr_src && (rc = swb_expr_compile(expr_src, &expr, err)) != SWB_OK)
+		swb_err_prefix(err, "evaluate_task_attributes");
 	if (rc != SWB_OK)
 		return rc;
 	struct vec sel = { 0 };
@@ -413,7 +413,9 @@ enum swb_code op_tasks_list(swb_core *c, const struct swb_actor *a, json_t *args
 		vec_push(&sel, t);
 	}
 	swb_expr_free(expr);
-	if (ordering && strncmp(ordering, "Priority", 8) == 0)
+	if (sel.n == 0)
+		; /* qsort's base must not be NULL, even for 0 items */
+	else if (ordering && strncmp(ordering, "Priority", 8) == 0)
 		qsort(sel.v, sel.n, sizeof *sel.v, cmp_task_priority_desc);
 	else if (ordering && strcmp(ordering, "DateCreated:desc") == 0)
 		qsort(sel.v, sel.n, sizeof *sel.v, cmp_task_created_desc);
@@ -607,7 +609,7 @@ enum swb_code op_res_list(swb_core *c, const struct swb_actor *a, json_t *args, 
 {
 	static const char *const keys[] = { "task_sid", "worker_sid", "reservation_status", "active", "page",
 					    "page_size", NULL };
-	const char *tsid, *wsid, *status;
+	const char *tsid = NULL, *wsid = NULL, *status = NULL; /* read below even when a check failed */
 	bool has_active, active;
 	enum swb_code rc = arg_only(args, keys, err);
 	if (rc == SWB_OK)
@@ -677,7 +679,7 @@ enum swb_code op_res_update(swb_core *c, const struct swb_actor *a, json_t *args
 {
 	static const char *const keys[] = { "sid", "reservation_status", "worker_activity_sid", NULL };
 	struct reservation *r;
-	const char *status, *aref;
+	const char *status = NULL, *aref = NULL; /* read below even when a check failed */
 	enum swb_code rc = arg_only(args, keys, err);
 	if (rc == SWB_OK)
 		rc = get_reservation(c, a, args, &r, err);

@@ -186,7 +186,8 @@ void queue_recompute_membership(swb_core *c, struct queue *q)
 		if (m && w->taking)
 			vec_push(&linkable, m);
 	}
-	qsort(linkable.v, linkable.n, sizeof *linkable.v, by_idle_since);
+	if (linkable.n) /* qsort's base must not be NULL, even for 0 items */
+		qsort(linkable.v, linkable.n, sizeof *linkable.v, by_idle_since);
 	for (size_t i = 0; i < linkable.n; i++)
 		idle_link(linkable.v[i]);
 	free(linkable.v);
