@@ -40,6 +40,32 @@ void vec_push(struct vec *v, void *p)
 	v->v[v->n++] = p;
 }
 
+void task_list_add(swb_core *c, struct task *t)
+{
+	t->all_prev = c->task_tail;
+	t->all_next = NULL;
+	if (c->task_tail)
+		c->task_tail->all_next = t;
+	else
+		c->task_head = t;
+	c->task_tail = t;
+	c->ntasks++;
+}
+
+void task_list_remove(swb_core *c, struct task *t)
+{
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		c->task_head = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+	else
+		c->task_tail = t->all_prev;
+	t->all_prev = t->all_next = NULL;
+	c->ntasks--;
+}
+
 /* Removes p keeping order; O(n), used only for deletes of configuration-sized vectors and task purges. */
 void vec_remove(struct vec *v, void *p)
 {
@@ -356,8 +382,11 @@ void swb_core_free(swb_core *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->tasks.n; i++)
-		free_task(c->tasks.v[i]);
+	for (struct task *t = c->task_head; t;) {
+		struct task *next = t->all_next;
+		free_task(t);
+		t = next;
+	}
 	for (size_t i = 0; i < c->workflows.n; i++) {
 		struct workflow *wf = c->workflows.v[i];
 		wfconfig_release(wf->cfg);
@@ -393,7 +422,6 @@ void swb_core_free(swb_core *c)
 	free(c->workers.v);
 	free(c->queues.v);
 	free(c->workflows.v);
-	free(c->tasks.v);
 	free(c->timers);
 	swb_map_free(c->by_sid);
 	swb_map_free(c->worker_names);

@@ -169,6 +169,7 @@ struct task {
 	bool target_expired; /* target timed out while a reservation was pending */
 	struct worker **excl; /* not to be offered again in this target */
 	size_t nexcl, capexcl;
+	struct task *all_prev, *all_next; /* every task in creation order */
 };
 
 struct queue_counters {
@@ -227,7 +228,9 @@ struct swb_core {
 	bool multitasking;
 
 	swb_map *by_sid; /* every resource by SID */
-	struct vec activities, channels, workers, queues, workflows, tasks;
+	struct vec activities, channels, workers, queues, workflows;
+	struct task *task_head, *task_tail; /* a list, so purging the oldest is O(1) */
+	size_t ntasks;
 	swb_map *worker_names, *activity_names, *channel_names, *queue_names, *workflow_names;
 	struct timer *timers;
 	size_t ntimers, captimers;
@@ -235,7 +238,11 @@ struct swb_core {
 	int next_act_idx;
 };
 
+#define FOR_EACH_TASK(c, t) for (struct task *t = (c)->task_head; t; t = t->all_next)
+
 /* core.c */
+void task_list_add(swb_core *c, struct task *t);
+void task_list_remove(swb_core *c, struct task *t);
 void *core_alloc(size_t n);              /* calloc or abort: out of memory is not survivable mid-mutation */
 char *core_strdup(const char *s);
 void vec_push(struct vec *v, void *p);

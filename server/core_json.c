@@ -277,8 +277,7 @@ json_t *rep_workspace_stats(const swb_core *c)
 	size_t counts[T_NSTATUS] = { 0 };
 	size_t acts[SWB_MAX_ACTIVITIES] = { 0 };
 	int64_t oldest = -1;
-	for (size_t i = 0; i < c->tasks.n; i++) {
-		const struct task *t = c->tasks.v[i];
+	FOR_EACH_TASK(c, t) {
 		counts[t->st]++;
 		if (t->waiting && (oldest < 0 || t->created < oldest))
 			oldest = t->created; /* task age (doc §16) */

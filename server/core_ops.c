@@ -436,8 +436,8 @@ static enum swb_code op_ch_delete(swb_core *c, const struct swb_actor *a, json_t
 	enum swb_code rc = arg_only(args, keys, err);
 	if (rc == SWB_OK)
 		rc = get_channel(c, args, &ch, err);
-	for (size_t i = 0; rc == SWB_OK && i < c->tasks.n; i++)
-		if (((struct task *)c->tasks.v[i])->ch == ch)
+	FOR_EACH_TASK(c, t)
+		if (rc == SWB_OK && t->ch == ch)
 			rc = swb_err_set(err, SWB_ECONFLICT, "task channel '%s' is used by tasks", ch->unique_name);
 	if (rc != SWB_OK)
 		return rc;
@@ -695,8 +695,7 @@ static void drop_finished_reservations(swb_core *c, struct worker *w)
 		r = next;
 	}
 	w->r_head = w->r_tail = NULL;
-	for (size_t i = 0; i < c->tasks.n; i++) {
-		struct task *t = c->tasks.v[i];
+	FOR_EACH_TASK(c, t) {
 		for (size_t j = 0; j < t->nexcl; j++)
 			if (t->excl[j] == w)
 				t->excl[j--] = t->excl[--t->nexcl];
@@ -992,8 +991,8 @@ static enum swb_code op_q_delete(swb_core *c, const struct swb_actor *a, json_t 
 		rc = get_queue(c, args, &q, err);
 	if (rc == SWB_OK && q->wf_refs > 0)
 		rc = swb_err_set(err, SWB_ECONFLICT, "task queue '%s' is a target of a workflow", q->name);
-	for (size_t i = 0; rc == SWB_OK && i < c->tasks.n; i++)
-		if (((struct task *)c->tasks.v[i])->q == q)
+	FOR_EACH_TASK(c, t)
+		if (rc == SWB_OK && t->q == q)
 			rc = swb_err_set(err, SWB_ECONFLICT, "task queue '%s' still holds tasks", q->name);
 	for (size_t i = 0; rc == SWB_OK && i < c->workers.n; i++)
 		for (struct reservation *r = ((struct worker *)c->workers.v[i])->r_head; r && rc == SWB_OK; r = r->w_next)

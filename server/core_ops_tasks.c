@@ -185,8 +185,8 @@ enum swb_code op_workflows_delete(swb_core *c, const struct swb_actor *a, json_t
 	enum swb_code rc = arg_only(args, keys, err);
 	if (rc == SWB_OK)
 		rc = get_workflow(c, args, &wf, err);
-	for (size_t i = 0; rc == SWB_OK && i < c->tasks.n; i++)
-		if (((struct task *)c->tasks.v[i])->wf == wf)
+	FOR_EACH_TASK(c, t)
+		if (rc == SWB_OK && t->wf == wf)
 			rc = swb_err_set(err, SWB_ECONFLICT, "workflow '%s' still has tasks", wf->name);
 	if (rc != SWB_OK)
 		return rc;
@@ -271,7 +271,7 @@ enum swb_code op_tasks_create(swb_core *c, const struct swb_actor *a, json_t *ar
 	t->created = t->updated = c->now;
 	t->ttl_deadline = c->now + (int64_t)t->timeout_s * 1000;
 	ta.wf->live_tasks++;
-	vec_push(&c->tasks, t);
+	task_list_add(c, t);
 	swb_map_put(c->by_sid, t->sid, t);
 	timer_add(c, t->ttl_deadline, TM_TASK_TTL, t->sid, 0);
 	core_emit(c, "task.created", "task", t->sid, "Task created", evd_task(c, t));
@@ -402,8 +402,7 @@ enum swb_code op_tasks_list(swb_core *c, const struct swb_actor *a, json_t *args
 	if (rc != SWB_OK)
 		return rc;
 	struct vec sel = { 0 };
-	for (size_t i = 0; i < c->tasks.n; i++) {
-		struct task *t = c->tasks.v[i];
+	FOR_EACH_TASK(c, t) {
 		swb_expr_ctx ctx = { .bare = t->attrs, .task = t->attrs };
 		if ((any_status && !want[t->st]) || (wref && strcmp(wref, t->wf->sid) != 0 && strcmp(wref, t->wf->name) != 0) ||
 		    (wname && strcmp(wname, t->wf->name) != 0) || (qsid && (!t->q || strcmp(qsid, t->q->sid) != 0)) ||

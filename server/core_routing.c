@@ -579,7 +579,7 @@ void task_finish_cleanup(swb_core *c, struct task *t)
 	}
 	t->r_head = t->r_tail = NULL;
 	swb_map_del(c->by_sid, t->sid);
-	vec_remove(&c->tasks, t);
+	task_list_remove(c, t);
 	json_decref(t->attrs);
 	free(t->reason);
 	free(t->excl);

@@ -159,7 +159,10 @@ json_t *swb_core_snapshot(const swb_core *c)
 	SNAP_LIST("queues", c->queues, snap_queue);
 	SNAP_LIST("workers", c->workers, snap_worker);
 	SNAP_LIST("workflows", c->workflows, snap_workflow);
-	SNAP_LIST("tasks", c->tasks, snap_task);
+	json_t *tasks = json_array();
+	FOR_EACH_TASK(c, t)
+		json_array_append_new(tasks, snap_task(t));
+	json_object_set_new(s, "tasks", tasks);
 	return s;
 }
 
@@ -397,7 +400,7 @@ static int restore_tasks(struct restore *r, json_t *arr)
 	json_array_foreach(arr, i, j) {
 		struct task *t = core_alloc(sizeof *t);
 		snprintf(t->sid, sizeof t->sid, "%s", sget(j, "sid"));
-		vec_push(&r->c->tasks, t);
+		task_list_add(r->c, t);
 		swb_map_put(r->c->by_sid, t->sid, t);
 		t->attrs = json_deep_copy(json_object_get(j, "attrs"));
 		t->ch = find_channel(r->c, sget(j, "ch"));
@@ -492,8 +495,7 @@ static int restore_orders(struct restore *r, json_t *snap)
 /* Counters, buckets and timers follow from the restored state. */
 static void derive(swb_core *c)
 {
-	for (size_t i = 0; i < c->tasks.n; i++) {
-		struct task *t = c->tasks.v[i];
+	FOR_EACH_TASK(c, t) {
 		if (t->q)
 			t->q->by_status[t->st]++;
 		for (struct reservation *r = t->r_head; r; r = r->t_next)
