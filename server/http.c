@@ -226,7 +226,7 @@ static char *hdr(struct lws *wsi, enum lws_token_indexes t)
 	return s;
 }
 
-static json_t *read_query(struct lws *wsi)
+static json_t *read_query(struct lws *wsi, bool *bad)
 {
 	json_t *q = json_object();
 	char buf[QUERY_ARG_MAX];
@@ -236,6 +236,14 @@ static json_t *read_query(struct lws *wsi)
 		if (eq)
 			*eq = '\0';
 		json_t *old = json_object_get(q, buf);
+		json_t *sval = json_string(val), *skey = json_string(buf);
+		bool ok = sval && skey;
+		json_decref(sval);
+		json_decref(skey);
+		if (!ok) {
+			*bad = true; /* not UTF-8: the request is refused rather than silently unfiltered */
+			continue;
+		}
 		if (!old) {
 			json_object_set_new(q, buf, json_string(val));
 		} else if (json_is_array(old)) {
@@ -266,7 +274,7 @@ static struct swb_http_msg *new_msg(struct lws *wsi, enum swb_http_kind kind, co
 		if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
 			snprintf(m->method, sizeof m->method, "%s", methods[i].name);
 	m->path = strdup(path ? path : "/");
-	m->query = read_query(wsi);
+	m->query = read_query(wsi, &m->bad_query);
 	m->authorization = hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
 	m->content_type = hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
 	m->origin = hdr(wsi, WSI_TOKEN_ORIGIN);
@@ -499,7 +507,13 @@ static int start_client(swb_http *h, struct job *j)
 	ci.address = ads;
 	ci.port = port;
 	ci.path = fullpath;
-	ci.host = ads;
+	char host[300];
+	bool default_port = (tls && port == 443) || (!tls && port == 80);
+	if (default_port)
+		snprintf(host, sizeof host, "%s", ads);
+	else
+		snprintf(host, sizeof host, "%s:%d", ads, port);
+	ci.host = host;
 	ci.origin = ads;
 	ci.method = j->method;
 	ci.protocol = "swb";

@@ -11,6 +11,7 @@
 #define SWB_HTTP_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ struct swb_http_msg {
 	char *body;          /* NUL-terminated; body_len bytes */
 	size_t body_len;
 	int status;          /* CLIENT_DONE: HTTP status, 0 when the call failed */
+	bool bad_query;      /* a query argument was not valid UTF-8 (and is missing from query) */
 	char peer[64];
 };
 
