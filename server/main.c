@@ -1,12 +1,14 @@
 /*
  * main.c - swb-node: the routing node. Parses the command line and runs one of
- * its modes: serve (the default), --check-config, or --dry-run.
+ * its modes: serve (the default), --check-config, --dry-run, or --compact.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compact.h"
 #include "node.h"
 #include "tools.h"
 
@@ -16,11 +18,24 @@ static void usage(FILE *f)
 		"usage: swb-node [--config FILE] [--data DIR] [--listen URL]... [--http ADDR:PORT|none]\n"
 		"                [--tls-cert PEM --tls-key PEM] [--fsync group|every|none] [--web DIR]\n"
 		"                [--disconnect-grace MS] [--disconnect-activity NAME]\n"
-		"                [--log-level error|warn|info|debug]\n"
+		"                [--log-level error|warn|info|debug] [--retention-days N] [--event-window N]\n"
 		"       swb-node --check-config [FILE]\n"
 		"       swb-node --dry-run [FILE] --task JSON\n"
+		"       swb-node --compact [--data DIR] [--retention-days N]\n"
 		"\n"
-		"With no FILE the embedded default workspace is used.\n");
+		"With no FILE the embedded default workspace is used. --compact rewrites each\n"
+		"workspace's journal without the events older than the retention (see docs/journal.md).\n");
+}
+
+/* A whole decimal number in lo..hi. */
+static bool int_arg(const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi)
+		return false;
+	*out = (int)v;
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -34,6 +49,8 @@ int main(int argc, char **argv)
 		{ "tls-cert", required_argument, NULL, 'T' }, { "tls-key", required_argument, NULL, 'K' },
 		{ "web", required_argument, NULL, 'w' },     { "disconnect-grace", required_argument, NULL, 'g' },
 		{ "disconnect-activity", required_argument, NULL, 'a' },
+		{ "retention-days", required_argument, NULL, 'R' }, { "event-window", required_argument, NULL, 'E' },
+		{ "compact", no_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct swb_node_opts no;
@@ -41,6 +58,7 @@ int main(int argc, char **argv)
 	const char *task = NULL;
 	int mode = 0;
 	const char *mode_file = NULL;
+	bool retention_set = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:d:l:H:v:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -60,6 +78,20 @@ int main(int argc, char **argv)
 		case 'w': no.web_dir = optarg; break;
 		case 'g': no.disconnect_grace_ms = atoi(optarg); break;
 		case 'a': no.disconnect_activity = optarg; break;
+		case 'R':
+			if (!int_arg(optarg, 0, 36500, &no.retention_days)) {
+				fprintf(stderr, "swb-node: --retention-days must be 0..36500\n");
+				return 2;
+			}
+			retention_set = true;
+			break;
+		case 'E':
+			if (!int_arg(optarg, 16, 16 * 1024 * 1024, &no.event_window)) {
+				fprintf(stderr, "swb-node: --event-window must be 16..16777216 events\n");
+				return 2;
+			}
+			break;
+		case 'X': mode = c; break;
 		case 'C':
 		case 'D':
 			mode = c;
@@ -75,6 +107,12 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "swb-node: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		return 2;
+	}
+	if (mode == 'X')
+		return swb_compact(no.data_dir, retention_set ? no.retention_days : SWB_NODE_RETENTION_DAYS);
+	if (retention_set && no.retention_days < 1) {
+		fprintf(stderr, "swb-node: a serving node keeps events at least 1 day (--retention-days 0 is for --compact)\n");
 		return 2;
 	}
 	if (mode == 'C')

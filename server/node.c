@@ -72,7 +72,7 @@ static struct wspace *ws_alloc(struct node *n, const char *sid)
 	w->n = n;
 	snprintf(w->sid, sizeof w->sid, "%s", sid);
 	snprintf(w->dir, sizeof w->dir, "%s/workspaces/%s", n->data_dir, sid);
-	w->events = swb_eventlog_new(SWB_EVENTLOG_WINDOW);
+	w->events = swb_eventlog_new(n->opts.event_window > 0 ? (size_t)n->opts.event_window : SWB_EVENTLOG_WINDOW);
 	if (!w->events) {
 		free(w);
 		return NULL;
@@ -519,6 +519,8 @@ int swb_node_run(const struct swb_node_opts *o)
 	if (!n)
 		return 1;
 	n->opts = *o;
+	if (n->opts.retention_days <= 0)
+		n->opts.retention_days = SWB_NODE_RETENTION_DAYS;
 	n->sigfd = -1;
 	int rc = 1;
 	json_t *doc = NULL;

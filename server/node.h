@@ -21,10 +21,14 @@ struct swb_node_opts {
 	const char *tls_cert, *tls_key;  /* PEM files for tls+tcp:// */
 	int fsync_every;         /* 1: fsync each commit separately (no grouping) */
 	int group_commit_ms;     /* group commit window */
+	int retention_days;      /* events older than this are not served and --compact drops them; 0: 30 */
+	int event_window;        /* events kept in memory per workspace; 0: SWB_EVENTLOG_WINDOW */
 };
 
 void swb_node_opts_init(struct swb_node_opts *o);
 int swb_node_opts_add_listen(struct swb_node_opts *o, const char *url);
+
+#define SWB_NODE_RETENTION_DAYS 30 /* TaskRouter keeps events 30 days */
 
 /* Runs until SIGTERM/SIGINT; returns the process exit code. */
 int swb_node_run(const struct swb_node_opts *o);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http_modules.h"
 #include "log.h"
@@ -27,6 +28,10 @@ int node_http_start(struct node *n)
 	const char *spec = n->opts.http_addr ? n->opts.http_addr : DEFAULT_HTTP;
 	struct swb_http_opts o = { .idle_timeout_s = 15, .static_dir = n->opts.web_dir,
 				   .tls_cert = n->opts.tls_cert, .tls_key = n->opts.tls_key };
+#ifdef SWB_DEFAULT_WEB_DIR /* without --web: the agent page CMake copied into the build tree, if there */
+	if (!o.static_dir && access(SWB_DEFAULT_WEB_DIR "/index.html", R_OK) == 0)
+		o.static_dir = SWB_DEFAULT_WEB_DIR;
+#endif
 	char addr[128];
 	if (strcmp(spec, "none") == 0) {
 		o.port = 0; /* client only: callbacks still work */
@@ -56,6 +61,12 @@ void node_http_stop(struct node *n)
 	calls_free(n);
 	swb_http_stop(n->http);
 	n->http = NULL;
+	/* What the lws thread posted while stopping (WebSockets closed by its shutdown) is dropped here. */
+	struct swb_in *left = n->inbox ? swb_inbox_take(n->inbox) : NULL;
+	for (struct swb_in *it = left; it; it = it->next)
+		if (it->kind == SWB_IN_HTTP)
+			swb_http_msg_free(it->ptr);
+	swb_inbox_release(left);
 	while (n->callouts) {
 		struct callout *c = n->callouts;
 		n->callouts = c->next;
@@ -198,7 +209,10 @@ void node_handle_http(struct node *n, struct swb_http_msg *m)
 	case SWB_HTTP_REQUEST:
 		break;
 	}
-	if (strcmp(m->path, "/metrics") == 0)
+	if (m->bad_query) {
+		http_error(n, m, 400, 20001, "The query string is not valid UTF-8");
+		swb_http_msg_free(m);
+	} else if (strcmp(m->path, "/metrics") == 0)
 		metrics_handle(n, m);
 	else if (starts(m->path, "/v1/wschannels"))
 		eb_handle_post(n, m);

@@ -23,6 +23,7 @@ struct pull;
 struct outmsg;
 struct swb_journal;
 struct node;
+struct calls_state;
 
 /* One workspace: its core, its recent events and its journal (DATA/workspaces/WS.../journal). */
 struct wspace {
@@ -33,6 +34,7 @@ struct wspace {
 	swb_eventlog *events;
 	struct swb_journal *journal;
 	uint64_t hooked_seq; /* durable events already handed to the event hooks */
+	uint64_t callback_cursor; /* EventCallbackURL delivered (or skipped) through this seq: the last C record */
 };
 
 struct node {
@@ -51,6 +53,9 @@ struct node {
 	bool created_default;
 	struct swb_http *http;
 	struct callout *callouts; /* outbound HTTP calls in flight */
+	struct calls_state *calls; /* simulated calls and assignment callbacks (calls.c), made on first use */
+	struct callbacks *callbacks; /* EventCallbackURL delivery state (callbacks.c) */
+	struct eb_state *eb;      /* EventBridge sockets (eventbridge.c) */
 
 	/* answers wait here until the events they depend on are durable */
 	struct outmsg *out_head, *out_tail;
@@ -72,12 +77,19 @@ int node_state_init(struct node *n);
 void node_state_free(struct node *n);
 void node_handle_nng(struct node *n, swb_nng_req *req);
 void node_pipe_gone(struct node *n, uint32_t pipe);
+/* A worker connection other than an nng pipe (an EventBridge socket) opened or closed; the last one
+ * closing starts the disconnect grace when offline is true. */
+void node_worker_attach(struct node *n, const char *worker_sid);
+void node_worker_detach(struct node *n, const char *worker_sid, bool offline);
 void node_tick(struct node *n, int64_t now);
 int64_t node_next_deadline(const struct node *n);
 void node_commit_and_flush(struct node *n, int64_t now);
 void node_release_pulls(struct node *n);
 void node_drop_pulls(struct node *n, struct wspace *w);
 const char *node_workspace_name(struct wspace *w);
+/* events.list (supervisor or admin; a worker actor is refused): args borrowed, NULL means {}. */
+enum swb_code node_events_list(struct wspace *w, const struct swb_actor *a, json_t *args, json_t **out,
+			       struct swb_err *err);
 
 /* node_http.c: the HTTP side's entry points and the shared plumbing for modules */
 struct swb_http_msg;
@@ -120,7 +132,41 @@ int node_journal_open(struct wspace *w, swb_event_sink sink);
 /* Starts w->dir/journal for a new workspace built from doc with seed. 0 or -1 (logged). */
 int node_journal_create(struct wspace *w, json_t *doc, uint64_t seed, swb_event_sink sink);
 typedef bool (*node_event_match)(const struct swb_evrec *r, json_t *args, int64_t from, int64_t to);
+/* events.list: matching events in [from, to], newest first, paged (args: page, page_size); reads the
+ * journal for what is older than the in-memory window. *out is a new reference. */
 enum swb_code node_events_query(struct wspace *w, json_t *args, int64_t from, int64_t to, node_event_match match,
 				json_t **out, struct swb_err *err);
+/* Visits every durable event with time in [from, to] oldest first (journal, then memory) until visit
+ * returns false. r is borrowed for the call. Events older than the retention are not visited. */
+typedef bool (*node_event_visit)(void *ctx, const struct swb_evrec *r);
+void node_events_scan(struct wspace *w, int64_t from, int64_t to, node_event_visit visit, void *ctx);
+/* The oldest event time the node serves (now - retention). */
+int64_t node_retention_cutoff(const struct node *n, int64_t now);
+
+/* Reading E records back from w's journal file, oldest first, with bounded memory. */
+struct node_jreader;
+/* A reader of the events with seq > after and time >= from (started near them through the index);
+ * NULL when the file cannot be read (logged). */
+struct node_jreader *node_jreader_open(struct wspace *w, uint64_t after, int64_t from);
+/* 1 and the next event in *r (r->json malloc'd: node_evrec_clear), or 0 when none with seq <= max_seq
+ * is written yet (a later call continues from there). */
+int node_jreader_next(struct node_jreader *rd, uint64_t max_seq, struct swb_evrec *r);
+void node_jreader_close(struct node_jreader *rd);
+void node_evrec_clear(struct swb_evrec *r);
+
+/* Records that EventCallbackURL delivery is done through seq (a C record, durable at the next commit)
+ * and sets w->callback_cursor. */
+void node_journal_cursor(struct wspace *w, uint64_t seq, int64_t now);
+/* Moves events staged outside a core call into the commit buffer (benchmarks feed events directly). */
+void node_journal_flush_events(struct wspace *w);
+struct node_journal_stats {
+	uint64_t records, syncs, bytes_written; /* since the node started */
+	uint64_t size;                          /* the file's size */
+	uint64_t pending;                       /* bytes not yet written */
+};
+void node_journal_stats(const struct wspace *w, struct node_journal_stats *out);
+/* A journal line (without its newline) checked against its checksum and parsed: a new reference, or
+ * NULL when torn or corrupt. */
+json_t *node_journal_parse_line(const char *line, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include "http_modules.h"
 #include "log.h"
 #include "node_internal.h"
+#include "stats.h"
 #include "timefmt.h"
 
 #define PULL_MAX_WAIT_MS 30000
@@ -259,6 +260,11 @@ static void note_pipe(struct node *n, uint32_t pipe, const char *wsid)
 		pi->workers.cap = cap;
 	}
 	snprintf(pi->workers.v[pi->workers.n++], SWB_SID_SIZE, "%s", wsid);
+	node_worker_attach(n, wsid);
+}
+
+void node_worker_attach(struct node *n, const char *wsid)
+{
 	struct wconn *wc = swb_map_get(n->wconns, wsid);
 	if (!wc) {
 		wc = calloc(1, sizeof *wc);
@@ -273,6 +279,19 @@ static void note_pipe(struct node *n, uint32_t pipe, const char *wsid)
 	wc->npipes++;
 }
 
+void node_worker_detach(struct node *n, const char *wsid, bool offline)
+{
+	struct wconn *wc = swb_map_get(n->wconns, wsid);
+	if (!wc || --wc->npipes > 0 || !offline)
+		return;
+	int64_t deadline = swb_wall_ms() + n->opts.disconnect_grace_ms;
+	wc->grace_deadline = deadline;
+	n->in_grace++;
+	if (deadline < n->grace_min_deadline)
+		n->grace_min_deadline = deadline;
+	swb_info("worker %s disconnected; grace %d ms", wsid, n->opts.disconnect_grace_ms);
+}
+
 void node_pipe_gone(struct node *n, uint32_t pipe)
 {
 	char key[16];
@@ -280,17 +299,8 @@ void node_pipe_gone(struct node *n, uint32_t pipe)
 	struct pipeinfo *pi = swb_map_del(n->pipes, key);
 	if (!pi)
 		return;
-	int64_t deadline = swb_wall_ms() + n->opts.disconnect_grace_ms;
-	for (size_t i = 0; i < pi->workers.n; i++) {
-		struct wconn *wc = swb_map_get(n->wconns, pi->workers.v[i]);
-		if (!wc || --wc->npipes > 0)
-			continue;
-		wc->grace_deadline = deadline;
-		n->in_grace++;
-		if (deadline < n->grace_min_deadline)
-			n->grace_min_deadline = deadline;
-		swb_info("worker %s disconnected; grace %d ms", pi->workers.v[i], n->opts.disconnect_grace_ms);
-	}
+	for (size_t i = 0; i < pi->workers.n; i++)
+		node_worker_detach(n, pi->workers.v[i], true);
 	free(pi->workers.v);
 	free(pi);
 }
@@ -573,11 +583,16 @@ static json_t *ops_list(void)
 	static const char *const node_ops[][2] = { { "session.hello", "who am I, and the node's sequence" },
 						   { "snapshot", "everything the caller may see, with its seq" },
 						   { "events.next", "held cursor pull of events" },
-						   { "events.list", "recent events with filters (supervisor)" },
+						   { "events.list", "events with TaskRouter's filters, paged, memory and journal (supervisor)" },
+						   { "stats.queue", "a queue's real-time and cumulative statistics" },
+						   { "stats.workspace", "the workspace's real-time and cumulative statistics" },
+						   { "stats.worker", "one worker's (sid) or every worker's statistics" },
 						   { "ops.list", "this table" } };
 	for (size_t i = 0; i < sizeof node_ops / sizeof node_ops[0]; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "op", node_ops[i][0], "scope", "worker",
 						     "mutates", 0, "summary", node_ops[i][1]));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "op", "tokens.twilio", "scope", "admin", "mutates", 0,
+					     "summary", "a Twilio Access Token for twilio-taskrouter and the agent page"));
 	return json_pack("{s:o}", "ops", arr);
 }
 
@@ -637,16 +652,17 @@ static enum swb_code events_list_args(json_t *args, int64_t *from, int64_t *to, 
 	return SWB_OK;
 }
 
-static enum swb_code events_list(struct wspace *n, const struct rq *q, json_t **out, struct swb_err *err)
+enum swb_code node_events_list(struct wspace *n, const struct swb_actor *a, json_t *q_args, json_t **out,
+			       struct swb_err *err)
 {
-	if (q->actor.kind == SWB_ACTOR_WORKER)
+	if (a->kind == SWB_ACTOR_WORKER)
 		return swb_err_set(err, SWB_EPERM, "events.list needs a supervisor or admin token");
 	int64_t from, to;
-	json_t *args = q->args ? q->args : json_object();
+	json_t *args = q_args ? q_args : json_object();
 	enum swb_code rc = events_list_args(args, &from, &to, err);
 	if (rc == SWB_OK)
 		rc = node_events_query(n, args, from, to, evrec_matches, out, err);
-	if (!q->args)
+	if (!q_args)
 		json_decref(args);
 	return rc;
 }
@@ -691,6 +707,83 @@ static enum swb_code workspaces_op(struct node *n, const struct rq *q, json_t **
 	return swb_err_set(err, SWB_EUNKNOWN, "unknown op '%s'", q->op);
 }
 
+/* ---- Twilio Access Tokens (node level) ---- */
+
+#define TWILIO_TOKEN_TTL_DEFAULT 3600  /* twilio-node's AccessToken default */
+#define TWILIO_TOKEN_TTL_MAX 86400     /* Twilio refuses Access Tokens valid for more than 24 h */
+
+/*
+ * tokens.twilio {worker: NAME|WK.., ttl?: seconds, role?: worker|supervisor|admin, identity?}: a Twilio
+ * Access Token (TaskRouter grant) signed with the node's API key, for twilio-taskrouter's Worker and the
+ * browser agent page (/agent/?token=...). Admin only: it mints credentials.
+ */
+static enum swb_code tokens_twilio(struct node *n, const struct rq *q, json_t **out, struct swb_err *err)
+{
+	if (q->actor.kind != SWB_ACTOR_ADMIN)
+		return swb_err_set(err, SWB_EPERM, "tokens.twilio needs an admin token");
+	const char *worker = NULL, *role = "worker", *identity = NULL;
+	json_int_t ttl = TWILIO_TOKEN_TTL_DEFAULT;
+	json_error_t je;
+	json_t *args = q->args ? q->args : json_object();
+	int bad = json_unpack_ex(args, &je, JSON_STRICT, "{s?s, s?I, s?s, s?s}", "worker", &worker, "ttl", &ttl, "role",
+				 &role, "identity", &identity);
+	if (!q->args)
+		json_decref(args);
+	if (bad)
+		return swb_err_set(err, SWB_EINVAL, "tokens.twilio: %s", je.text);
+	if (ttl < 1 || ttl > TWILIO_TOKEN_TTL_MAX)
+		return swb_err_set(err, SWB_EINVAL, "tokens.twilio: 'ttl' must be 1..%d seconds", TWILIO_TOKEN_TTL_MAX);
+	if (strcmp(role, "worker") != 0 && strcmp(role, "supervisor") != 0 && strcmp(role, "admin") != 0)
+		return swb_err_set(err, SWB_EINVAL, "tokens.twilio: 'role' must be worker, supervisor or admin");
+	if (!worker && strcmp(role, "worker") == 0)
+		return swb_err_set(err, SWB_EINVAL, "tokens.twilio: give 'worker' (a name or WK sid)");
+	struct swb_twilio_claims c = { 0 };
+	if (worker) {
+		json_t *wk = NULL, *fa = json_pack("{s:s}", "sid", worker);
+		enum swb_code rc = node_exec(q->w, swb_wall_ms(), NULL, "workers.fetch", fa, &wk, err);
+		json_decref(fa);
+		if (rc != SWB_OK)
+			return rc;
+		snprintf(c.worker_sid, sizeof c.worker_sid, "%s", json_string_value(json_object_get(wk, "sid")));
+		snprintf(c.identity, sizeof c.identity, "%s", json_string_value(json_object_get(wk, "friendly_name")));
+		json_decref(wk);
+	}
+	if (identity)
+		snprintf(c.identity, sizeof c.identity, "%s", identity);
+	snprintf(c.api_key_sid, sizeof c.api_key_sid, "%s", n->api_key_sid);
+	snprintf(c.account_sid, sizeof c.account_sid, "%s", n->account_sid);
+	snprintf(c.workspace_sid, sizeof c.workspace_sid, "%s", q->w->sid);
+	snprintf(c.role, sizeof c.role, "%s", role);
+	c.iat = swb_wall_ms() / 1000;
+	c.exp = c.iat + ttl;
+	char *tok = NULL;
+	enum swb_code rc = swb_twilio_token_sign((const unsigned char *)n->api_key_secret, strlen(n->api_key_secret), &c,
+						&tok, err);
+	if (rc != SWB_OK)
+		return rc;
+	char expires[SWB_ISO_SIZE];
+	swb_iso8601(c.exp * 1000, expires);
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "token", tok, "account_sid", c.account_sid,
+			 "workspace_sid", c.workspace_sid, "role", c.role, "identity", c.identity, "exp", (json_int_t)c.exp,
+			 "expires", expires);
+	json_object_set_new(*out, "worker_sid", c.worker_sid[0] ? json_string(c.worker_sid) : json_null());
+	const char *http = n->opts.http_addr ? n->opts.http_addr : "127.0.0.1:7412";
+	if (strcmp(http, "none") != 0) {
+		const char *s = n->opts.tls_cert ? "s" : "";
+		char url[SWB_TOKEN_MAX_LEN + 256];
+		snprintf(url, sizeof url, "ws%s://%s/v1/wschannels", s, http);
+		json_object_set_new(*out, "ws_server", json_string(url));
+		snprintf(url, sizeof url, "http%s://%s/v1/wschannels", s, http);
+		json_object_set_new(*out, "eb_server", json_string(url));
+		if (c.worker_sid[0]) {
+			snprintf(url, sizeof url, "http%s://%s/agent/?token=%s", s, http, tok);
+			json_object_set_new(*out, "agent_url", json_string(url));
+		}
+	}
+	free(tok);
+	return SWB_OK;
+}
+
 /* ---- dispatch ---- */
 
 static void run(struct node *n, swb_nng_req *req, struct rq *q)
@@ -711,9 +804,17 @@ static void run(struct node *n, swb_nng_req *req, struct rq *q)
 	else if (strcmp(q->op, "ops.list") == 0)
 		result = ops_list();
 	else if (strcmp(q->op, "events.list") == 0)
-		rc = events_list(q->w, q, &result, &err);
+		rc = node_events_list(q->w, &q->actor, q->args, &result, &err);
+	else if (strcmp(q->op, "stats.queue") == 0)
+		rc = stats_queue(q->w, &q->actor, q->args, &result, &err);
+	else if (strcmp(q->op, "stats.workspace") == 0)
+		rc = stats_workspace(q->w, &q->actor, q->args, &result, &err);
+	else if (strcmp(q->op, "stats.worker") == 0)
+		rc = stats_worker(q->w, &q->actor, q->args, &result, &err);
 	else if (strncmp(q->op, "workspaces.", 11) == 0)
 		rc = workspaces_op(n, q, &result, &err);
+	else if (strcmp(q->op, "tokens.twilio") == 0)
+		rc = tokens_twilio(n, q, &result, &err);
 	else if (strncmp(q->op, "calls.", 6) == 0)
 		rc = calls_op(n, q->w, &q->actor, q->op, q->args, &result, &err);
 	else

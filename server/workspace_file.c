@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calls.h"
+
 #define WS_FILE_MAX (16 * 1024 * 1024) /* a workspace file larger than this is refused */
 
 static const char *const top_keys[] = { "friendly_name", "event_callback_url", "events_filter",
@@ -29,6 +31,12 @@ static void report(struct loader *l, const char *fmt, const char *a, const char 
 	l->errors++;
 	if (l->on_error)
 		l->on_error(l->ctx, msg);
+}
+
+/* A problem in the "numbers" section (checked by the calls module, which reads it). */
+static void report_number(void *ctx, const char *msg)
+{
+	report(ctx, "%s%s", msg, "");
 }
 
 static void apply(struct loader *l, const char *op, json_t *args, const char *place)
@@ -135,6 +143,7 @@ int swb_workspace_build(json_t *doc, const struct swb_core_opts *opts, swb_ws_er
 	apply_list(&l, doc, "task_queues", "task_queues.create");
 	apply_list(&l, doc, "workers", "workers.create");
 	apply_list(&l, doc, "workflows", "workflows.create");
+	calls_numbers_check(json_object_get(doc, "numbers"), report_number, &l);
 	if (o.no_default_resources && json_array_size(json_object_get(doc, "activities")) == 0)
 		report(&l, "activities: the workspace needs at least one activity%s%s", "", "");
 	if (l.errors) {
