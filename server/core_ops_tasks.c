@@ -623,12 +623,13 @@ enum swb_code op_res_list(swb_core *c, const struct swb_actor *a, json_t *args, 
 		rc = swb_err_set(err, SWB_EINVAL, "unknown reservation_status '%s'", status);
 	if (rc == SWB_OK && a->kind == SWB_ACTOR_WORKER && !wsid)
 		wsid = a->worker_sid;
-	if (rc == SWB_OK && a->kind == SWB_ACTOR_WORKER && (!wsid || strcmp(wsid, a->worker_sid) != 0))
-		rc = swb_err_set(err, SWB_EPERM, "a worker token may only list its own reservations");
 	if (rc == SWB_OK && !tsid && !wsid)
 		rc = swb_err_set(err, SWB_EINVAL, "give 'task_sid' or 'worker_sid'");
 	struct task *t = tsid ? find_task(c, tsid) : NULL;
 	struct worker *w = wsid ? find_worker(c, wsid) : NULL;
+	/* compared by the worker found, so a worker may name itself by SID or by name */
+	if (rc == SWB_OK && a->kind == SWB_ACTOR_WORKER && (!w || strcmp(w->sid, a->worker_sid) != 0))
+		rc = swb_err_set(err, SWB_EPERM, "a worker token may only list its own reservations");
 	if (rc == SWB_OK && tsid && !t)
 		rc = swb_err_set(err, SWB_ENOTFOUND, "no task '%s'", tsid);
 	if (rc == SWB_OK && wsid && !w)

@@ -8,11 +8,15 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+#include <pthread.h>
 #include <nng/supplemental/tls/tls.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -21,6 +25,9 @@
 #define POOL_GROW 64
 #define POOL_MAX 40000     /* bounds memory: every held events.next pins one */
 #define MAX_LISTENERS 16
+#define PROBE_EVERY_MS 5000  /* ipc listener health check period */
+#define PROBE_TIMEOUT_MS 5000
+#define PROBE_FAILS 2        /* consecutive failures before a listener is recreated */
 
 enum req_state { REQ_RECV, REQ_HELD, REQ_SEND };
 
@@ -33,8 +40,20 @@ struct swb_nng_req {
 	struct swb_nng_req *next_all;
 };
 
+struct listener {
+	char url[1024];
+	nng_listener l;
+	int fails;
+};
+
 struct swb_nng_server {
 	nng_socket sock;
+	struct listener listeners[MAX_LISTENERS];
+	int nlisteners;
+	pthread_t watchdog;
+	bool watching;
+	nng_mtx *mu;
+	nng_cv *cv;
 	swb_inbox *ib;
 	struct swb_nng_req *all;
 	size_t open;
@@ -151,7 +170,7 @@ static enum swb_code setup_tls(swb_nng_server *s, const struct swb_nng_tls *tls,
 	return SWB_OK;
 }
 
-static enum swb_code listen_one(swb_nng_server *s, const char *url, struct swb_err *err)
+static enum swb_code listen_one(swb_nng_server *s, const char *url, nng_listener *out, struct swb_err *err)
 {
 	nng_listener l;
 	int rv = nng_listener_create(&l, s->sock, url);
@@ -166,8 +185,68 @@ static enum swb_code listen_one(swb_nng_server *s, const char *url, struct swb_e
 		rv = nng_listener_start(l, 0);
 	if (rv != 0)
 		return swb_err_set(err, SWB_EIO, "cannot listen on %s: %s", url, nng_strerror(rv));
+	*out = l;
 	swb_info("listening on %s", url);
 	return SWB_OK;
+}
+
+/* One request over a fresh connection; any answer (even an error) means the listener serves. */
+static bool probe(const char *url)
+{
+	nng_socket q;
+	if (nng_req0_open(&q) != 0)
+		return true; /* cannot tell: do not act */
+	nng_socket_set_ms(q, NNG_OPT_RECVTIMEO, PROBE_TIMEOUT_MS);
+	nng_socket_set_ms(q, NNG_OPT_SENDTIMEO, PROBE_TIMEOUT_MS);
+	nng_socket_set_ms(q, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	bool ok = false;
+	char *reply = NULL;
+	size_t len = 0;
+	if (nng_dial(q, url, NULL, 0) == 0 && nng_send(q, "{}", 2, 0) == 0 &&
+	    nng_recv(q, &reply, &len, NNG_FLAG_ALLOC) == 0) {
+		ok = true;
+		nng_free(reply, len);
+	}
+	nng_close(q);
+	return ok;
+}
+
+/*
+ * nng 1.5.2 (Debian 12) can stop serving an ipc listener for good when a peer
+ * hangs up during the handshake (nng issue 1518, fixed in 1.6). The watchdog
+ * probes each ipc listener and recreates one that stopped answering.
+ */
+static void recreate(swb_nng_server *s, struct listener *li)
+{
+	struct swb_err err;
+	swb_warn("%s stopped answering; recreating the listener", li->url);
+	nng_listener_close(li->l);
+	unlink(li->url + 6);
+	if (listen_one(s, li->url, &li->l, &err) != SWB_OK)
+		swb_error("%s", err.msg);
+	li->fails = 0;
+}
+
+static void *watchdog(void *arg)
+{
+	swb_nng_server *s = arg;
+	nng_mtx_lock(s->mu);
+	while (!atomic_load(&s->closing)) {
+		nng_cv_until(s->cv, nng_clock() + PROBE_EVERY_MS);
+		for (int i = 0; i < s->nlisteners && !atomic_load(&s->closing); i++) {
+			struct listener *li = &s->listeners[i];
+			if (strncmp(li->url, "ipc://", 6) != 0)
+				continue;
+			nng_mtx_unlock(s->mu);
+			bool ok = probe(li->url);
+			nng_mtx_lock(s->mu);
+			li->fails = ok ? 0 : li->fails + 1;
+			if (li->fails >= PROBE_FAILS && !atomic_load(&s->closing))
+				recreate(s, li);
+		}
+	}
+	nng_mtx_unlock(s->mu);
+	return NULL;
 }
 
 enum swb_code swb_nng_server_open(swb_inbox *ib, const char *const *urls, int nurls, const struct swb_nng_tls *tls,
@@ -187,8 +266,17 @@ enum swb_code swb_nng_server_open(swb_inbox *ib, const char *const *urls, int nu
 	enum swb_code rc = SWB_OK;
 	if (tls && tls->cert_file)
 		rc = setup_tls(s, tls, err);
-	for (int i = 0; rc == SWB_OK && i < nurls; i++)
-		rc = listen_one(s, urls[i], err);
+	for (int i = 0; rc == SWB_OK && i < nurls && i < MAX_LISTENERS; i++) {
+		struct listener *li = &s->listeners[s->nlisteners];
+		snprintf(li->url, sizeof li->url, "%s", urls[i]);
+		rc = listen_one(s, urls[i], &li->l, err);
+		if (rc == SWB_OK)
+			s->nlisteners++;
+	}
+	if (rc == SWB_OK && (nng_mtx_alloc(&s->mu) != 0 || nng_cv_alloc(&s->cv, s->mu) != 0))
+		rc = swb_err_set(err, SWB_ENOMEM, "nng: cannot allocate the watchdog's lock");
+	if (rc == SWB_OK)
+		s->watching = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
 	if (rc == SWB_OK && add_contexts(s, POOL_START) != 0)
 		rc = swb_err_set(err, SWB_ENOMEM, "nng: cannot open contexts");
 	if (rc != SWB_OK) {
@@ -204,6 +292,16 @@ void swb_nng_server_close(swb_nng_server *s)
 	if (!s)
 		return;
 	atomic_store(&s->closing, true);
+	if (s->watching) {
+		nng_mtx_lock(s->mu);
+		nng_cv_wake(s->cv);
+		nng_mtx_unlock(s->mu);
+		pthread_join(s->watchdog, NULL);
+	}
+	if (s->cv)
+		nng_cv_free(s->cv);
+	if (s->mu)
+		nng_mtx_free(s->mu);
 	nng_close(s->sock);
 	for (struct swb_nng_req *r = s->all; r; r = r->next_all)
 		nng_aio_stop(r->aio);

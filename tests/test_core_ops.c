@@ -843,6 +843,10 @@ static void test_worker_cannot_see_or_accept_another_workers_reservation(void **
 	struct swb_actor as_bob = { SWB_ACTOR_WORKER, sid_of(f, "workers.fetch", "bob") };
 	json_decref(exec_as(f, &as_bob, "reservations.fetch", J("{'sid': '%s'}", res)));
 	json_decref(exec_as(f, &as_bob, "tasks.fetch", J("{'sid': '%s'}", t)));
+	/* a worker may name itself by name as well as by SID */
+	json_t *mine = exec_as(f, &as_bob, "reservations.list", J("{'worker_sid': 'bob'}"));
+	assert_int_equal(json_array_size(json_object_get(mine, "reservations")), 1);
+	json_decref(mine);
 	EXPECT_FAIL_AS(f, &as_bob, SWB_EPERM, "tasks.update", J("{'sid': '%s', 'assignment_status': 'canceled'}", t),
 		       "a worker token may not cancel tasks");
 	EXPECT_FAIL_AS(f, &as_bob, SWB_EPERM, "tasks.update", J("{'sid': '%s', 'assignment_status': 'completed'}", t),
