@@ -676,7 +676,7 @@ static void dispatch(struct rest_req *r)
 	if (!r->route) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-		snprintf(msg, sizeof msg, "Method %s not allowed on %.200s (allowed: %s)", m->method, m->path, allow);
+		snprintf(msg, sizeof msg, "Method %.8s not allowed on %.120s (allowed: %.60s)", m->method, m->path, allow);
 		respond_error(r, 405, extra, msg);
 		return;
 	}
