@@ -329,15 +329,12 @@ static void respond_local(struct pss *p, int status, const char *msg)
 
 /* ---- writing ---- */
 
-static int write_headers(struct lws *wsi, struct pss *p)
+/* Adds "Name: value\r\n" lines (names lowercased, as HTTP/2 wants) to a header block. */
+static int add_header_lines(struct lws *wsi, const char *lines, unsigned char **pp, unsigned char *end)
 {
-	unsigned char buf[LWS_PRE + HDR_BUF], *start = buf + LWS_PRE, *pp = start, *end = buf + sizeof buf - 1;
-	struct job *r = p->resp;
-	if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->ctype ? r->ctype : "application/json", r->len, &pp,
-					end))
-		return -1;
-	char *hs = r->headers ? strdup(r->headers) : NULL, *save = NULL;
-	for (char *line = hs ? strtok_r(hs, "\r\n", &save) : NULL; line; line = strtok_r(NULL, "\r\n", &save)) {
+	char *hs = lines ? strdup(lines) : NULL, *save = NULL;
+	int rc = 0;
+	for (char *line = hs ? strtok_r(hs, "\r\n", &save) : NULL; line && !rc; line = strtok_r(NULL, "\r\n", &save)) {
 		char *colon = strchr(line, ':');
 		if (!colon)
 			continue;
@@ -348,13 +345,21 @@ static int write_headers(struct lws *wsi, struct pss *p)
 		const char *val = colon + 1;
 		while (*val == ' ')
 			val++;
-		if (lws_add_http_header_by_name(wsi, (unsigned char *)name, (unsigned char *)val, (int)strlen(val), &pp,
-						end)) {
-			free(hs);
-			return -1;
-		}
+		rc = lws_add_http_header_by_name(wsi, (unsigned char *)name, (unsigned char *)val, (int)strlen(val), pp, end);
 	}
 	free(hs);
+	return rc;
+}
+
+static int write_headers(struct lws *wsi, struct pss *p)
+{
+	unsigned char buf[LWS_PRE + HDR_BUF], *start = buf + LWS_PRE, *pp = start, *end = buf + sizeof buf - 1;
+	struct job *r = p->resp;
+	if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->ctype ? r->ctype : "application/json", r->len, &pp,
+					end))
+		return -1;
+	if (add_header_lines(wsi, r->headers, &pp, end))
+		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &pp, end))
 		return -1;
 	p->headers_sent = true;
@@ -538,6 +543,8 @@ static int client_cb(swb_http *h, struct lws *wsi, enum lws_callback_reasons rea
 		if (p->call->ctype && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
 								  (unsigned char *)p->call->ctype,
 								  (int)strlen(p->call->ctype), pp, end))
+			return -1;
+		if (add_header_lines(wsi, p->call->headers, pp, end))
 			return -1;
 		if (strcmp(p->call->method, "GET") != 0) {
 			if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *)clen,

@@ -118,6 +118,21 @@ static inline void sink_serve(struct sink *s, int c)
 	bool ok = hend && mode != SINK_FAIL;
 	if (ok) {
 		json_t *form = sink_form(hend + 4);
+		/* the signature and idempotency headers, recorded beside the form fields */
+		static const char *const hdrs[][2] = { { "x-twilio-signature:", "_signature" },
+						      { "i-twilio-idempotency-token:", "_idempotency" } };
+		for (size_t h = 0; h < 2; h++) {
+			char *at = strcasestr(buf, hdrs[h][0]);
+			if (at && at < hend) {
+				at += strlen(hdrs[h][0]);
+				while (*at == ' ')
+					at++;
+				size_t n = strcspn(at, "\r\n");
+				char *v = strndup(at, n);
+				json_object_set_new(form, hdrs[h][1], json_string(v));
+				free(v);
+			}
+		}
 		pthread_mutex_lock(&s->mu);
 		json_array_append_new(s->got, form);
 		pthread_mutex_unlock(&s->mu);

@@ -123,6 +123,9 @@ static void test_events_arrive_in_order_with_taskrouter_names(void **state)
 		for (size_t k = 0; k < sizeof always / sizeof always[0]; k++)
 			if (!json_object_get(p, always[k]))
 				fail_msg("post %zu (%s) has no %s", i, h_str(p, "EventType"), always[k]);
+		/* X-Twilio-Signature (base64 of an HMAC-SHA1: 28 characters) and the idempotency token */
+		assert_int_equal(strlen(h_str(p, "_signature")), 28);
+		assert_non_null(strstr(h_str(p, "_idempotency"), "-"));
 		if (strncmp(h_str(p, "EventType"), "task.", 5) == 0) {
 			assert_int_equal(strncmp(h_str(p, "TaskSid"), "WT", 2), 0);
 			assert_non_null(strstr(h_str(p, "TaskAttributes"), "\"department\":\"support\""));
