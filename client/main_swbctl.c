@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "paths.h"
 #include "sid.h"
 #include "swb_client.h"
 #include "swbctl_args.h"
@@ -261,6 +262,27 @@ static int run_token(const struct swbctl_opts *o, const struct swbctl_cmd *cmd)
 	return 0;
 }
 
+/* DATA/credentials.json, as the node wrote it: read locally like the secret. */
+static int run_credentials(const struct swbctl_opts *o, bool table)
+{
+	char dir[SWB_PATH_MAX], path[SWB_PATH_MAX + 32];
+	if (o->data_dir)
+		snprintf(dir, sizeof dir, "%s", o->data_dir);
+	else
+		swb_default_data_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/credentials.json", dir);
+	json_error_t je;
+	json_t *c = json_load_file(path, 0, &je);
+	if (!c) {
+		struct swb_err err;
+		swb_err_set(&err, SWB_EIO, "cannot read %s: %s (has the node started with this --data?)", path, je.text);
+		return fail(&err, 1);
+	}
+	print_result(c, table);
+	json_decref(c);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int run_call(const struct swbctl_opts *o, const struct swbctl_cmd *cmd, bool table)
 {
 	struct swb_err err = { 0 };
@@ -391,6 +413,9 @@ int main(int argc, char **argv)
 		break;
 	case SWBCTL_TOKEN:
 		rc = run_token(&o, &cmd);
+		break;
+	case SWBCTL_CREDENTIALS:
+		rc = run_credentials(&o, table);
 		break;
 	case SWBCTL_FOLLOW:
 		rc = run_follow(&o, &cmd, table);

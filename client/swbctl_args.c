@@ -132,6 +132,8 @@ void swbctl_usage(FILE *f)
 		"  swbctl token admin [--ttl S]             default ttl 1 h\n"
 		"  swbctl token supervisor [--ttl S]        default ttl 12 h\n"
 		"  swbctl token worker NAME|WK.. [--ttl S]  default ttl 12 h\n"
+		"  swbctl token --twilio NAME|WK.. [--ttl S] a Twilio Access Token (twilio-taskrouter, /agent/)\n"
+		"  swbctl credentials                       account SID, auth token, API key (REST, SDKs)\n"
 		"\n"
 		"Errors go to stderr as 'swbctl: CODE: message'; exit 1 (2 for usage errors).\n",
 		SWBCTL_DEFAULT_TIMEOUT_MS);
@@ -449,6 +451,21 @@ static enum swb_code parse_token(int argc, char **argv, struct swbctl_cmd *out, 
 		return swb_err_set(err, SWB_EINVAL, "token: which scope? admin, supervisor or worker NAME");
 	const char *scope = argv[0];
 	argc--, argv++;
+	if (strcmp(scope, "--twilio") == 0) {
+		/* a Twilio Access Token, minted by the node (it holds the API key secret) */
+		if (argc < 1 || is_flag(argv[0]))
+			return swb_err_set(err, SWB_EINVAL, "token --twilio: which worker? (a name or WK sid)");
+		set_op(out, "tokens.twilio", NULL, NULL, err);
+		json_object_set_new(out->args, "worker", json_string(argv[0]));
+		long long ttl = 0;
+		static const char *const names[] = { "ttl", NULL };
+		long long *const outs[] = { &ttl };
+		static const long long lo[] = { 1 }, hi[] = { 24LL * 3600 };
+		enum swb_code rc = parse_int_flags(argc - 1, argv + 1, "token --twilio", names, outs, lo, hi, err);
+		if (rc == SWB_OK && ttl)
+			json_object_set_new(out->args, "ttl", json_integer(ttl));
+		return rc;
+	}
 	out->action = SWBCTL_TOKEN;
 	if (strcmp(scope, "worker") == 0) {
 		if (argc < 1 || is_flag(argv[0]))
@@ -581,6 +598,10 @@ enum swb_code swbctl_parse(int argc, char **argv, struct swbctl_cmd *out, struct
 		return parse_stats(argc - 1, argv + 1, out, err);
 	if (strcmp(w, "token") == 0)
 		return parse_token(argc - 1, argv + 1, out, err);
+	if (strcmp(w, "credentials") == 0) {
+		out->action = SWBCTL_CREDENTIALS;
+		return argc > 1 ? swb_err_set(err, SWB_EINVAL, "credentials takes no arguments") : SWB_OK;
+	}
 	if (is_flag(w) || w[0] == '-')
 		return swb_err_set(err, SWB_EINVAL, "'%s': options go before the command", w);
 	return parse_resource(argc, argv, out, err);

@@ -47,6 +47,7 @@ enum swbctl_action {
 	SWBCTL_CALL,   /* run op with args and print the result */
 	SWBCTL_FOLLOW, /* events follow */
 	SWBCTL_TOKEN,  /* print a token */
+	SWBCTL_CREDENTIALS, /* print DATA/credentials.json (REST and Twilio SDK credentials) */
 	SWBCTL_HELP,   /* print the usage */
 };
 

@@ -133,6 +133,14 @@ YTOK=$("$S" token worker "$YAN")
 eq "a worker token by name is that worker's" "$("$S" --token "$ZTOK" hello | jq -r .worker_sid)" "$ZED"
 eq "a worker token by sid is that worker's" "$("$S" --token "$YTOK" hello | jq -r .worker_sid)" "$YAN"
 expect_fail "token worker for nobody is not_found" not_found "$S" token worker nobody
+check "credentials prints the account SID and an API key" \
+	jq -e '(.account_sid | test("^AC[0-9a-f]{32}$")) and (.api_key_sid | test("^SK[0-9a-f]{32}$"))' \
+	<<<"$("$S" credentials)"
+TW=$("$S" token --twilio zed --ttl 600 | jq -r .token)
+eq "token --twilio is a Twilio Access Token for zed" \
+	"$(cut -d. -f2 <<<"$TW" | tr '_-' '/+' | awk '{ while (length($0) % 4) $0 = $0 "="; print }' | base64 -d |
+		jq -r .grants.task_router.worker_sid)" "$ZED"
+expect_fail "token --twilio for nobody is not_found" not_found "$S" token --twilio nobody
 eq "workers list --activity-name filters" "$("$S" workers list --activity-name Available | jq -r '[.workers[].friendly_name] | join(",")')" zed
 eq "attributes pass as JSON" "$("$S" workers fetch zed | jq -r '.attributes | fromjson | .skills[0]')" x
 
