@@ -76,6 +76,8 @@ struct node {
 int node_state_init(struct node *n);
 void node_state_free(struct node *n);
 void node_handle_nng(struct node *n, swb_nng_req *req);
+/* The same for a request body from anywhere (req NULL: the answer is dropped; fuzzing). */
+void node_handle_request(struct node *n, swb_nng_req *req, const char *body, size_t len, uint32_t pipe);
 void node_pipe_gone(struct node *n, uint32_t pipe);
 /* A worker connection other than an nng pipe (an EventBridge socket) opened or closed; the last one
  * closing starts the disconnect grace when offline is true. */

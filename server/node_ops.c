@@ -829,7 +829,12 @@ void node_handle_nng(struct node *n, swb_nng_req *req)
 {
 	size_t len;
 	const char *body = swb_nng_req_body(req, &len);
-	struct rq q = { .pipe = swb_nng_req_pipe(req) };
+	node_handle_request(n, req, body, len, swb_nng_req_pipe(req));
+}
+
+void node_handle_request(struct node *n, swb_nng_req *req, const char *body, size_t len, uint32_t pipe)
+{
+	struct rq q = { .pipe = pipe };
 	struct swb_err err;
 	n->requests++;
 	enum swb_code rc = decode(body, len, &q, &err);
