@@ -300,6 +300,7 @@ void worker_destroy(swb_core *c, struct worker *w);
 /* core_routing.c */
 void task_enter_workflow(swb_core *c, struct task *t);
 void route_task(swb_core *c, struct task *t);
+void task_exclude(struct task *t, struct worker *w);
 void route_worker(swb_core *c, struct worker *w);
 void task_leave_queue(swb_core *c, struct task *t);
 void task_seek_update(swb_core *c, struct task *t);

@@ -169,6 +169,18 @@ void task_leave_queue(swb_core *c, struct task *t)
 
 /* ---- candidate checks ---- */
 
+/* w is not offered t again within the current target. */
+void task_exclude(struct task *t, struct worker *w)
+{
+	if (t->nexcl == t->capexcl) {
+		t->capexcl = t->capexcl ? t->capexcl * 2 : 4;
+		t->excl = realloc(t->excl, t->capexcl * sizeof *t->excl);
+		if (!t->excl)
+			abort();
+	}
+	t->excl[t->nexcl++] = w;
+}
+
 static const struct target *current_target(const struct task *t)
 {
 	if (!t->filter || t->target_idx < 0)
@@ -381,15 +393,8 @@ void reservation_close(swb_core *c, struct reservation *r, enum rstatus st, cons
 	t->n_pending--;
 	w->ch[t->ch->idx].used--;
 	worker_refresh_idle(c, w);
-	if (st == R_REJECTED || st == R_TIMEOUT) {
-		if (t->nexcl == t->capexcl) {
-			t->capexcl = t->capexcl ? t->capexcl * 2 : 4;
-			t->excl = realloc(t->excl, t->capexcl * sizeof *t->excl);
-			if (!t->excl)
-				abort();
-		}
-		t->excl[t->nexcl++] = w;
-	}
+	if (st == R_REJECTED || st == R_TIMEOUT)
+		task_exclude(t, w);
 	if (st == R_REJECTED)
 		COUNT(c, r->q, res_rejected);
 	else if (st == R_TIMEOUT)

@@ -380,15 +380,8 @@ static int restore_task_links(struct restore *r, struct task *t, json_t *j)
 			return -1;
 	json_array_foreach(json_object_get(j, "excl"), i, e) {
 		struct worker *w = find_worker(r->c, json_string_value(e));
-		if (!w)
-			continue;
-		if (t->nexcl == t->capexcl) {
-			t->capexcl = t->capexcl ? t->capexcl * 2 : 4;
-			t->excl = realloc(t->excl, t->capexcl * sizeof *t->excl);
-			if (!t->excl)
-				abort();
-		}
-		t->excl[t->nexcl++] = w;
+		if (w)
+			task_exclude(t, w);
 	}
 	return 0;
 }
