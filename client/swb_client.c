@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -582,6 +583,37 @@ static void free_client(swb_client *c)
 	free(c);
 }
 
+/*
+ * tls+tcp:// verifies the node's certificate against SWB_TLS_CA (a PEM file: the
+ * node's certificate or its CA) for the URL's host, or SWB_TLS_SERVER_NAME.
+ * There is no unverified mode: a console must know whom it talks to.
+ */
+static enum swb_code setup_tls(nng_dialer d, const char *url, struct swb_err *err)
+{
+	const char *ca = getenv("SWB_TLS_CA"), *name = getenv("SWB_TLS_SERVER_NAME");
+	if (!ca || !*ca)
+		return swb_err_set(err, SWB_EINVAL,
+				   "%s: set SWB_TLS_CA to the node's certificate (or its CA) as a PEM file", url);
+	char host[256];
+	const char *h = url + 10, *end = strrchr(h, ':');
+	snprintf(host, sizeof host, "%.*s", end ? (int)(end - h) : (int)strlen(h), h);
+	nng_tls_config *cfg = NULL;
+	int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT);
+	if (rv == 0)
+		rv = nng_tls_config_ca_file(cfg, ca);
+	if (rv == 0)
+		rv = nng_tls_config_server_name(cfg, name && *name ? name : host);
+	if (rv == 0)
+		rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
+	if (rv == 0)
+		rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+	if (cfg)
+		nng_tls_config_free(cfg); /* the dialer holds its own reference */
+	if (rv != 0)
+		return swb_err_set(err, SWB_EINVAL, "%s: TLS with CA '%s': %s", url, ca, nng_strerror(rv));
+	return SWB_OK;
+}
+
 swb_client *swb_client_open(const char *url, const char *token, struct swb_err *err)
 {
 	char def[SWB_PATH_MAX + 8];
@@ -639,6 +671,8 @@ swb_client *swb_client_open(const char *url, const char *token, struct swb_err *
 	if (rc == SWB_OK && (rv = nng_dialer_create(&c->dialer, c->sock, url)) != 0)
 		rc = swb_err_set(err, rv == NNG_ENOMEM ? SWB_ENOMEM : SWB_EINVAL, "cannot dial '%s': %s", url,
 				 nng_strerror(rv));
+	if (rc == SWB_OK && strncmp(url, "tls+tcp://", 10) == 0)
+		rc = setup_tls(c->dialer, url, err);
 	if (rc == SWB_OK && (rv = nng_dialer_start(c->dialer, NNG_FLAG_NONBLOCK)) != 0)
 		rc = swb_err_set(err, SWB_EIO, "cannot dial '%s': %s", url, nng_strerror(rv));
 	if (rc != SWB_OK) {
