@@ -60,10 +60,11 @@ struct node {
 	/* answers wait here until the events they depend on are durable */
 	struct outmsg *out_head, *out_tail;
 	/* held events.next requests */
-	struct pull *pulls;
+	struct pull *pulls;        /* pulls.c: every held pull, */
 	size_t npulls;
-	uint64_t pulls_checked_seq;
-	int64_t pulls_min_deadline;
+	swb_map *pull_keys;        /* by worker SID ("*": supervisor and admin), */
+	struct pull **pull_heap;   /* and by deadline */
+	size_t pull_heap_n, pull_heap_cap;
 	/* worker connections: pipe id -> workers, worker sid -> open pipes */
 	swb_map *pipes, *wconns;
 	size_t in_grace;

@@ -13,6 +13,7 @@
 #include "http_modules.h"
 #include "log.h"
 #include "node_internal.h"
+#include "pulls.h"
 #include "stats.h"
 #include "timefmt.h"
 
@@ -29,18 +30,6 @@ struct outmsg {
 	char *body;
 	size_t len;
 	struct outmsg *next;
-};
-
-struct pull {
-	struct wspace *w;
-	swb_nng_req *req;
-	json_int_t id;
-	uint64_t after;
-	int64_t deadline;
-	int max;
-	bool all; /* supervisor/admin: every event */
-	char worker_sid[SWB_SID_SIZE];
-	struct pull *next;
 };
 
 struct pipeinfo {
@@ -74,9 +63,9 @@ int node_state_init(struct node *n)
 {
 	n->pipes = swb_map_new();
 	n->wconns = swb_map_new();
-	n->pulls_min_deadline = INT64_MAX;
+	n->pull_keys = swb_map_new();
 	n->grace_min_deadline = INT64_MAX;
-	return n->pipes && n->wconns ? 0 : -1;
+	return n->pipes && n->wconns && n->pull_keys ? 0 : -1;
 }
 
 void node_state_free(struct node *n)
@@ -99,11 +88,7 @@ void node_state_free(struct node *n)
 		free(m->body);
 		free(m);
 	}
-	while (n->pulls) {
-		struct pull *p = n->pulls;
-		n->pulls = p->next;
-		free(p);
-	}
+	pulls_free(n);
 }
 
 const char *node_workspace_name(struct wspace *w)
@@ -348,7 +333,8 @@ void node_tick(struct node *n, int64_t now)
 
 int64_t node_next_deadline(const struct node *n)
 {
-	int64_t d = n->pulls ? n->pulls_min_deadline : INT64_MAX;
+	const struct pull *first = pulls_first_deadline(n);
+	int64_t d = first ? first->deadline : INT64_MAX;
 	if (n->in_grace && n->grace_min_deadline < d)
 		d = n->grace_min_deadline;
 	int64_t h = node_http_next_deadline(n);
@@ -452,29 +438,48 @@ static void op_events_next(struct node *n, swb_nng_req *req, struct rq *q)
 		free(p);
 		return;
 	}
-	p->next = n->pulls;
-	n->pulls = p;
-	n->npulls++;
-	if (p->deadline < n->pulls_min_deadline)
-		n->pulls_min_deadline = p->deadline;
+	pulls_add(n, p);
 }
 
-static void check_pulls(struct node *n, int64_t now, bool new_events)
+static void finish_pull(struct node *n, struct pull *p)
 {
-	if (!n->pulls || (!new_events && now < n->pulls_min_deadline && !n->stopping))
-		return;
-	n->pulls_min_deadline = INT64_MAX;
-	for (struct pull **pp = &n->pulls; *pp;) {
-		struct pull *p = *pp;
-		if (try_pull(n, p, now)) {
-			*pp = p->next;
-			n->npulls--;
-			free(p);
+	pulls_remove(n, p);
+	free(p);
+}
+
+/* Tries the pulls of one key in workspace w (worker_sid NULL: the all-seeing ones). */
+static void wake(struct node *n, struct wspace *w, const char *worker_sid, int64_t now)
+{
+	for (struct pull *p = pulls_of(n, worker_sid); p;) {
+		struct pull *next = p->knext;
+		if (p->w == w && try_pull(n, p, now))
+			finish_pull(n, p);
+		p = next;
+	}
+}
+
+/* Events (from, to] of w became durable: wake the pulls they concern, each key once. */
+static void wake_for_events(struct node *n, struct wspace *w, uint64_t from, uint64_t to, int64_t now)
+{
+	swb_map *done = swb_map_new();
+	for (uint64_t s = from + 1; s <= to; s++) {
+		const struct swb_evrec *r = swb_eventlog_get(w->events, s);
+		if (!r || !r->worker_sid[0] || swb_map_get(done, r->worker_sid))
 			continue;
-		}
-		if (p->deadline < n->pulls_min_deadline)
-			n->pulls_min_deadline = p->deadline;
-		pp = &p->next;
+		swb_map_put(done, r->worker_sid, (void *)1);
+		wake(n, w, r->worker_sid, now);
+	}
+	swb_map_free(done);
+	wake(n, w, NULL, now);
+}
+
+/* Answers the pulls whose wait is over (empty, so their cursors move on). */
+static void expire_pulls(struct node *n, int64_t now)
+{
+	struct pull *p;
+	while ((p = pulls_first_deadline(n)) && (p->deadline <= now || n->stopping)) {
+		try_pull(n, p, INT64_MAX);
+		finish_pull(n, p);
 	}
 }
 
@@ -483,7 +488,7 @@ static void flush_out(struct node *n);
 void node_release_pulls(struct node *n)
 {
 	n->stopping = true;
-	check_pulls(n, INT64_MAX, true);
+	expire_pulls(n, INT64_MAX);
 	flush_out(n);
 }
 
@@ -882,32 +887,33 @@ static void run_hooks(struct wspace *w)
 
 void node_commit_and_flush(struct node *n, int64_t now)
 {
-	bool new_events = false;
+	uint64_t before[n->nws ? n->nws : 1];
 	for (size_t i = 0; i < n->nws; i++) {
 		struct wspace *w = n->ws[i];
 		node_journal_commit(w);
-		uint64_t before = swb_eventlog_durable(w->events);
+		before[i] = swb_eventlog_durable(w->events);
 		swb_eventlog_mark_durable(w->events, swb_core_last_seq(w->core));
-		new_events |= swb_eventlog_durable(w->events) != before;
 	}
 	flush_out(n);
-	check_pulls(n, now, new_events);
-	flush_out(n); /* answers made by check_pulls */
+	for (size_t i = 0; i < n->nws; i++) {
+		uint64_t after = swb_eventlog_durable(n->ws[i]->events);
+		if (after > before[i])
+			wake_for_events(n, n->ws[i], before[i], after, now);
+	}
+	expire_pulls(n, now);
+	flush_out(n); /* answers to pulls */
 	for (size_t i = 0; i < n->nws; i++)
 		run_hooks(n->ws[i]);
 }
 
 void node_drop_pulls(struct node *n, struct wspace *w)
 {
-	for (struct pull **pp = &n->pulls; *pp;) {
-		struct pull *p = *pp;
-		if (p->w != w) {
-			pp = &p->next;
-			continue;
+	for (struct pull *p = n->pulls; p;) {
+		struct pull *next = p->next;
+		if (p->w == w) {
+			answer_events(n, p->req, p->id, "", 0);
+			finish_pull(n, p);
 		}
-		*pp = p->next;
-		n->npulls--;
-		answer_events(n, p->req, p->id, "", 0);
-		free(p);
+		p = next;
 	}
 }
