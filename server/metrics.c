@@ -89,27 +89,11 @@ static void ws_sample(FILE *f, const char *name, const struct wspace *w, unsigne
 	fprintf(f, "} %llu\n", v);
 }
 
-static json_t *list_all(struct wspace *w, const char *op, const char *key)
-{
-	json_t *all = json_array();
-	for (json_int_t page = 0;; page++) {
-		json_t *args = json_pack("{s:I, s:i}", "page", page, "page_size", 1000), *res = NULL;
-		node_exec(w, swb_wall_ms(), NULL, op, args, &res, NULL);
-		json_decref(args);
-		json_t *items = json_object_get(res, key);
-		size_t got = json_array_size(items);
-		json_array_extend(all, items);
-		json_decref(res);
-		if (got < 1000)
-			break;
-	}
-	return all;
-}
 
 static void collect(struct wspace *w, struct wsdata *d)
 {
 	d->w = w;
-	d->queues = list_all(w, "task_queues.list", "task_queues");
+	d->queues = node_list_all(w, NULL, "task_queues.list", "task_queues", json_object());
 	size_t i;
 	json_t *q;
 	json_array_foreach(d->queues, i, q) {
@@ -174,7 +158,7 @@ static void worker_metrics(FILE *f, struct wsdata *ds, size_t nws)
 {
 	family(f, "swb_workers", "gauge", "Workers by activity.");
 	for (size_t k = 0; k < nws; k++) {
-		json_t *acts = list_all(ds[k].w, "activities.list", "activities");
+		json_t *acts = node_list_all(ds[k].w, NULL, "activities.list", "activities", json_object());
 		size_t i;
 		json_t *a;
 		json_array_foreach(json_object_get(ds[k].stats, "activity_statistics"), i, a) {

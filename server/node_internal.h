@@ -90,6 +90,9 @@ void node_commit_and_flush(struct node *n, int64_t now);
 void node_release_pulls(struct node *n);
 void node_drop_pulls(struct node *n, struct wspace *w);
 const char *node_workspace_name(struct wspace *w);
+/* Every item of a paged list op run as actor a (NULL: the system), as one array (new reference).
+ * args (stolen) are the op's filters. */
+json_t *node_list_all(struct wspace *w, const struct swb_actor *a, const char *op, const char *key, json_t *args);
 /* events.list (supervisor or admin; a worker actor is refused): args borrowed, NULL means {}. */
 enum swb_code node_events_list(struct wspace *w, const struct swb_actor *a, json_t *args, json_t **out,
 			       struct swb_err *err);

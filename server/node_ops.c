@@ -502,8 +502,8 @@ static json_t *core_get(struct wspace *n, const struct swb_actor *a, const char 
 	return res;
 }
 
-/* Every item of a paged list op (page_size 1000 per call). */
-static json_t *core_list_all(struct wspace *n, const struct swb_actor *a, const char *op, const char *key, json_t *args)
+/* Every item of a paged list op (page_size 1000 per call); args is stolen. */
+json_t *node_list_all(struct wspace *n, const struct swb_actor *a, const char *op, const char *key, json_t *args)
 {
 	json_t *all = json_array();
 	for (json_int_t page = 0;; page++) {
@@ -524,7 +524,7 @@ static json_t *core_list_all(struct wspace *n, const struct swb_actor *a, const 
 
 static json_t *queues_with_stats(struct wspace *n, const struct swb_actor *a, json_t *filter)
 {
-	json_t *queues = core_list_all(n, a, "task_queues.list", "task_queues", filter);
+	json_t *queues = node_list_all(n, a, "task_queues.list", "task_queues", filter);
 	size_t i;
 	json_t *q;
 	json_array_foreach(queues, i, q) {
@@ -539,10 +539,10 @@ static json_t *snapshot(struct wspace *n, const struct rq *q)
 	const struct swb_actor *a = &q->actor;
 	json_t *s = json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)swb_core_last_seq(n->core), "workspace",
 			      core_get(n, a, "workspace.fetch", NULL), "activities",
-			      core_list_all(n, a, "activities.list", "activities", json_object()));
+			      node_list_all(n, a, "activities.list", "activities", json_object()));
 	if (a->kind == SWB_ACTOR_WORKER) {
 		json_object_set_new(s, "worker", core_get(n, a, "workers.fetch", json_pack("{s:s}", "sid", a->worker_sid)));
-		json_t *res = core_list_all(n, a, "reservations.list", "reservations",
+		json_t *res = node_list_all(n, a, "reservations.list", "reservations",
 					    json_pack("{s:s, s:b}", "worker_sid", a->worker_sid, "active", 1));
 		size_t i;
 		json_t *r;
@@ -554,8 +554,8 @@ static json_t *snapshot(struct wspace *n, const struct rq *q)
 				    queues_with_stats(n, a, json_pack("{s:s}", "worker_sid", a->worker_sid)));
 	} else {
 		json_object_set_new(s, "task_queues", queues_with_stats(n, a, json_object()));
-		json_object_set_new(s, "workers", core_list_all(n, a, "workers.list", "workers", json_object()));
-		json_object_set_new(s, "tasks", core_list_all(n, a, "tasks.list", "tasks",
+		json_object_set_new(s, "workers", node_list_all(n, a, "workers.list", "workers", json_object()));
+		json_object_set_new(s, "tasks", node_list_all(n, a, "tasks.list", "tasks",
 							      json_pack("{s:s}", "assignment_status",
 									"pending,reserved,assigned,wrapping")));
 		json_object_set_new(s, "stats", core_get(n, a, "workspace.stats", NULL));

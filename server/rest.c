@@ -148,21 +148,7 @@ json_t *rest_sys_get(struct wspace *w, const char *op, json_t *args)
 
 json_t *rest_sys_list_all(struct wspace *w, const char *op, const char *key, json_t *args)
 {
-	json_t *all = json_array();
-	for (json_int_t page = 0;; page++) {
-		json_t *pa = json_deep_copy(args);
-		json_object_set_new(pa, "page", json_integer(page));
-		json_object_set_new(pa, "page_size", json_integer(REST_PAGE_SIZE_MAX));
-		json_t *res = rest_sys_get(w, op, pa);
-		json_t *items = json_object_get(res, key);
-		size_t got = json_array_size(items);
-		json_array_extend(all, items);
-		json_decref(res);
-		if (got < REST_PAGE_SIZE_MAX)
-			break;
-	}
-	json_decref(args);
-	return all;
+	return node_list_all(w, NULL, op, key, args);
 }
 
 json_t *rest_url(const struct rest_req *r, const char *fmt, ...)

@@ -417,23 +417,6 @@ enum swb_code stats_workspace(struct wspace *w, const struct swb_actor *a, json_
 	return SWB_OK;
 }
 
-/* Every item of a list op (as the system: the caller's scope was checked). */
-static json_t *list_all(struct wspace *w, const char *op, const char *key)
-{
-	json_t *all = json_array();
-	for (json_int_t page = 0;; page++) {
-		json_t *args = json_pack("{s:I, s:i}", "page", page, "page_size", 1000), *res = NULL;
-		node_exec(w, swb_wall_ms(), NULL, op, args, &res, NULL);
-		json_decref(args);
-		json_t *items = json_object_get(res, key);
-		size_t got = json_array_size(items);
-		json_array_extend(all, items);
-		json_decref(res);
-		if (got < 1000)
-			break;
-	}
-	return all;
-}
 
 /* activity_durations of the workers in s (in seconds), after the scan. */
 static json_t *durations_json(struct scan *s)
@@ -488,10 +471,10 @@ enum swb_code stats_worker(struct wspace *w, const struct swb_actor *a, json_t *
 			       "activity_statistics", json_object_get(ws, "activity_statistics"), "total_workers",
 			       json_object_get(ws, "total_workers"));
 		json_decref(ws);
-		workers = list_all(w, "workers.list", "workers");
+		workers = node_list_all(w, NULL, "workers.list", "workers", json_object());
 	}
 	struct scan s = { .kind = sid ? SCOPE_WORKER : SCOPE_WORKERS, .sid = sid ? str(one, "sid") : NULL, .win = &win };
-	s.activities = list_all(w, "activities.list", "activities");
+	s.activities = node_list_all(w, NULL, "activities.list", "activities", json_object());
 	s.na = json_array_size(s.activities);
 	s.nw = json_array_size(workers);
 	s.aidx = json_object();
