@@ -73,6 +73,14 @@ static struct eb_state *state(struct node *n)
 	return n->eb;
 }
 
+size_t eb_socket_count(const struct node *n)
+{
+	size_t k = 0;
+	for (const struct sock *s = n->eb ? n->eb->socks : NULL; s; s = s->next)
+		k++;
+	return k;
+}
+
 static struct wspace *ws_by_sid(struct node *n, const char *sid)
 {
 	for (size_t i = 0; i < n->nws; i++)

@@ -21,6 +21,8 @@ void eb_ws_close(struct node *n, struct swb_http_msg *m);
 void eb_on_event(struct wspace *w, const struct swb_evrec *r);
 void eb_tick(struct node *n, int64_t now);
 void eb_free(struct node *n);
+/* Open TaskRouter.js WebSockets (for /metrics). */
+size_t eb_socket_count(const struct node *n);
 
 void metrics_handle(struct node *n, struct swb_http_msg *m);
 

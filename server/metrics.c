@@ -237,6 +237,8 @@ void metrics_handle(struct node *n, struct swb_http_msg *m)
 	durability_metrics(f, n);
 	family(f, "swb_connected_consoles", "gauge", "nng connections with a worker session (consoles, bots).");
 	fprintf(f, "swb_connected_consoles %zu\n", n->pipes ? swb_map_count(n->pipes) : (size_t)0);
+	family(f, "swb_sdk_sockets", "gauge", "open twilio-taskrouter (EventBridge) WebSockets.");
+	fprintf(f, "swb_sdk_sockets %zu\n", eb_socket_count(n));
 	family(f, "swb_held_event_pulls", "gauge", "events.next requests held until an event arrives.");
 	fprintf(f, "swb_held_event_pulls %zu\n", n->npulls);
 	family(f, "swb_requests_total", "counter", "nng requests handled since the node started.");

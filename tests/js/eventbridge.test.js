@@ -149,6 +149,9 @@ test('a Worker connects, emits ready and sees its worker, activities and channel
   assert.ok(w.channels.size >= 1);
   assert.deepEqual(w.attributes.skills, ['support']);
   assert.equal(w.reservations.size, 0);
+  /* /metrics counts the SDK's socket */
+  const metrics = await (await fetch(`http://${process.env.SWB_HTTP}/metrics`)).text();
+  assert.match(metrics, /^swb_sdk_sockets [1-9]/m);
 });
 
 test('a new task reaches the Worker as reservation.created; accept and complete it', async () => {
