@@ -58,6 +58,7 @@ struct evq_item {
 
 struct swb_client {
 	nng_socket sock;
+	atomic_bool sock_closed; /* set by the closer thread once nng_close returned */
 	nng_dialer dialer;
 	char *url;
 	char *token;
@@ -721,6 +722,39 @@ void swb_client_set_request_limit(swb_client *c, size_t max_bytes)
 	atomic_store(&c->request_limit, max_bytes);
 }
 
+static void *closer(void *arg)
+{
+	swb_client *c = arg;
+	nng_close(c->sock); /* runs the last pipe callbacks before returning */
+	atomic_store(&c->sock_closed, true);
+	return NULL;
+}
+
+/*
+ * nng 1.5.2 can hang in nng_close for good when a pipe still has traffic in
+ * flight (nng issues 1543/1813, fixed in 1.8). The close runs on its own thread;
+ * if it has not returned after CLOSE_WAIT_MS the client is left to it (a few
+ * hundred bytes leaked) so that a console or bot quitting never hangs.
+ */
+#define CLOSE_WAIT_MS 3000
+static void close_socket_bounded(swb_client *c)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, closer, c) != 0) {
+		closer(c);
+		free_client(c);
+		return;
+	}
+	for (int waited = 0; waited < CLOSE_WAIT_MS && !atomic_load(&c->sock_closed); waited += 5)
+		usleep(5000);
+	if (!atomic_load(&c->sock_closed)) {
+		pthread_detach(t);
+		return;
+	}
+	pthread_join(t, NULL);
+	free_client(c);
+}
+
 void swb_client_close(swb_client *c)
 {
 	if (!c)
@@ -740,8 +774,7 @@ void swb_client_close(swb_client *c)
 		nng_ctx_close(c->pull_ctx);
 	nng_ctx_close(c->cmd_ctx);
 	settle(c);
-	nng_close(c->sock); /* runs the last pipe callbacks before returning */
-	free_client(c);
+	close_socket_bounded(c);
 }
 
 /* ---- local tokens ---- */
