@@ -426,6 +426,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	swbctl_cmd_free(&cmd);
-	nng_fini(); /* every client is closed: let valgrind see nng's threads end */
+	if (swb_client_all_closed())
+		nng_fini(); /* every client is closed: let valgrind see nng's threads end */
 	return rc;
 }

@@ -58,7 +58,7 @@ struct evq_item {
 
 struct swb_client {
 	nng_socket sock;
-	atomic_bool sock_closed; /* set by the closer thread once nng_close returned */
+	atomic_int close_state; /* CLOSE_RUNNING, then CLOSE_DONE (closer) or CLOSE_ABANDONED (waiter) */
 	nng_dialer dialer;
 	char *url;
 	char *token;
@@ -722,35 +722,55 @@ void swb_client_set_request_limit(swb_client *c, size_t max_bytes)
 	atomic_store(&c->request_limit, max_bytes);
 }
 
+enum { CLOSE_RUNNING, CLOSE_DONE, CLOSE_ABANDONED };
+
+/* closes given up on whose nng_close has not returned yet */
+static atomic_int closes_abandoned;
+
 static void *closer(void *arg)
 {
 	swb_client *c = arg;
 	nng_close(c->sock); /* runs the last pipe callbacks before returning */
-	atomic_store(&c->sock_closed, true);
+	int running = CLOSE_RUNNING;
+	if (!atomic_compare_exchange_strong(&c->close_state, &running, CLOSE_DONE)) {
+		/* the waiter gave up on us: the client is ours to free */
+		free_client(c);
+		atomic_fetch_sub(&closes_abandoned, 1);
+	}
 	return NULL;
+}
+
+bool swb_client_all_closed(void)
+{
+	return atomic_load(&closes_abandoned) == 0;
 }
 
 /*
  * nng 1.5.2 can hang in nng_close for good when a pipe still has traffic in
  * flight (nng issues 1543/1813, fixed in 1.8). The close runs on its own thread;
- * if it has not returned after CLOSE_WAIT_MS the client is left to it (a few
- * hundred bytes leaked) so that a console or bot quitting never hangs.
+ * if it has not returned after CLOSE_WAIT_MS the client is left to that thread,
+ * which frees it if nng ever returns, so that a console or bot quitting never
+ * hangs.
  */
 #define CLOSE_WAIT_MS 3000
 static void close_socket_bounded(swb_client *c)
 {
 	pthread_t t;
+	atomic_store(&c->close_state, CLOSE_RUNNING);
 	if (pthread_create(&t, NULL, closer, c) != 0) {
-		closer(c);
+		nng_close(c->sock);
 		free_client(c);
 		return;
 	}
-	for (int waited = 0; waited < CLOSE_WAIT_MS && !atomic_load(&c->sock_closed); waited += 5)
+	for (int waited = 0; waited < CLOSE_WAIT_MS && atomic_load(&c->close_state) == CLOSE_RUNNING; waited += 5)
 		usleep(5000);
-	if (!atomic_load(&c->sock_closed)) {
+	atomic_fetch_add(&closes_abandoned, 1); /* counted first: swb_client_all_closed never sees a gap */
+	int running = CLOSE_RUNNING;
+	if (atomic_compare_exchange_strong(&c->close_state, &running, CLOSE_ABANDONED)) {
 		pthread_detach(t);
 		return;
 	}
+	atomic_fetch_sub(&closes_abandoned, 1);
 	pthread_join(t, NULL);
 	free_client(c);
 }

@@ -92,6 +92,13 @@ swb_client *swb_client_open(const char *url, const char *token, struct swb_err *
  */
 void swb_client_close(swb_client *c);
 
+/*
+ * True when no close given up on by swb_client_close (nng 1.5.2 hanging in
+ * nng_close) is still running. A program calls nng_fini() at exit only then:
+ * nng_fini would wait for that close for good.
+ */
+bool swb_client_all_closed(void);
+
 /* The url dialed (owned by c). */
 const char *swb_client_url(const swb_client *c);
 
