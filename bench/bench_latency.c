@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 		if (r->workers != 1000)
 			continue;
 		const struct swb_rig_rtt *b = &raw[strcmp(r->transport, tnames[0]) == 0 ? 0 : 1];
-		printf("target at 1000 workers over %s: p99 within 3x the raw round trip: %.1fx of p99 (%.1fx of p50): %s\n",
+		printf("target at 1000 workers over %s: p99 within 3x the raw round trip: %.2fx of p99 (%.1fx of p50): %s\n",
 		       r->transport, r->p99_us / b->p99_us, r->p99_us / b->p50_us, r->p99_us <= 3 * b->p99_us ? "met" : "NOT met");
 	}
 	return 0;
