@@ -15,7 +15,9 @@
  *      knows where the sequence stands), byte for byte, then one C record; fsync;
  *   3. replay the copy into a second core and require the same snapshot, the
  *      same cursor and the same answers to the read ops;
- *   4. rename it over WSDIR/journal and fsync the directory.
+ *   4. rename it over WSDIR/journal and fsync the directory;
+ *   5. remove the rotated files (journal.<seq>.<t>, see journal.c) whose events
+ *      are all older than the retention and delivered.
  * A crash at any step leaves either the old journal or the new one in place.
  * Replay of the result restores the snapshot instead of re-running history,
  * so a compacted workspace also starts faster.
@@ -124,37 +126,13 @@ static bool same_state(struct wspace *a, struct wspace *b, char *why, size_t len
 	return true;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* Appends json (an object's text) as a journal line with its checksum. */
 static int write_record(int fd, const char *json)
 {
 	size_t n = strlen(json);
 	char tail[32];
 	snprintf(tail, sizeof tail, ",\"crc\":\"%08x\"}\n", swb_crc32(json, n - 1));
-	return write_all(fd, json, n - 1) != 0 || write_all(fd, tail, strlen(tail)) != 0 ? -1 : 0;
+	return node_write_all(fd, json, n - 1) != 0 || node_write_all(fd, tail, strlen(tail)) != 0 ? -1 : 0;
 }
 
 /* Writes the compacted journal of w (read from src) to dst. */
@@ -162,10 +140,7 @@ static int write_compacted(struct wspace *w, const char *src, int dst, int64_t c
 			   struct tally *t)
 {
 	uint64_t cursor = w->callback_cursor;
-	json_t *rec = json_pack("{s:s, s:I, s:I, s:o}", "k", "S", "t", (json_int_t)swb_wall_ms(), "seq",
-				(json_int_t)swb_core_last_seq(w->core), "core", swb_core_snapshot(w->core));
-	char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(rec);
+	char *text = node_journal_snapshot_text(w, swb_wall_ms());
 	int rc = text ? write_record(dst, text) : -1;
 	free(text);
 	FILE *f = rc == 0 ? fopen(src, "r") : NULL;
@@ -191,7 +166,7 @@ static int write_compacted(struct wspace *w, const char *src, int dst, int64_t c
 			if (json_integer_value(json_object_get(e, "event_date_ms")) >= cutoff ||
 			    (undelivered_kept && seq > cursor) || seq == swb_core_last_seq(w->core)) {
 				t->lines++;
-				rc = write_all(dst, line, (size_t)len);
+				rc = node_write_all(dst, line, (size_t)len);
 			} else {
 				t->dropped++;
 			}
@@ -258,15 +233,17 @@ static int compact_one(struct node *n, const char *sid, int64_t cutoff)
 	if (stat(tmp, &st) == 0)
 		t.after = st.st_size;
 	/* The old journal's lock is held until the new file is in place. */
-	if (rename(tmp, path) != 0 || fsync_dir(dir) != 0) {
+	if (rename(tmp, path) != 0 || node_fsync_dir(dir) != 0) {
 		snprintf(why, sizeof why, "cannot move the copy into place: %s", strerror(errno));
 		goto out;
 	}
 	rc = 0;
+	int pruned = node_journal_prune(w, cutoff);
 	printf("%s: %lld -> %lld bytes; state at seq %llu as a snapshot; %llu of %llu events dropped (older than the "
-	       "retention%s); callback cursor %llu\n", sid, (long long)t.before, (long long)t.after,
-	       (unsigned long long)swb_core_last_seq(w->core), (unsigned long long)t.dropped, (unsigned long long)t.events,
-	       has_url ? " and delivered" : "", (unsigned long long)w->callback_cursor);
+	       "retention%s); callback cursor %llu; %d rotated file%s removed\n", sid, (long long)t.before,
+	       (long long)t.after, (unsigned long long)swb_core_last_seq(w->core), (unsigned long long)t.dropped,
+	       (unsigned long long)t.events, has_url ? " and delivered" : "", (unsigned long long)w->callback_cursor,
+	       pruned, pruned == 1 ? "" : "s");
 out:
 	if (fd >= 0)
 		close(fd);

@@ -21,8 +21,18 @@
  * so queries and callback delivery older than the in-memory window read the
  * file instead of holding events in memory. A node holds an exclusive flock on
  * its journals, so a second node or --compact cannot touch them meanwhile.
+ *
+ * Rotation (node_journal_maintain, after each loop turn): once the file has
+ * grown by --journal-segment-kb, or inputs arrived and --snapshot-interval
+ * passed, the file becomes DIR/journal.<last seq>.<ms> and a new journal
+ * starts with an S record, a copy of the newest event and a C record, written
+ * and synced before the renames (a crash leaves one or the other; the start
+ * finishes or undoes a half-done rotation). Readers go through the rotated
+ * files and on into the live one; the rotated files whose events are past the
+ * retention and delivered to the EventCallbackURL are removed.
  */
 #define _GNU_SOURCE /* memmem */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,7 +48,12 @@
 #include "timefmt.h"
 #include "workspace_file.h"
 
-#define JOURNAL_LINE_MAX (8 * 1024 * 1024) /* a longer line is corrupt */
+#define JOURNAL_LINE_MAX (8 * 1024 * 1024) /* a longer line is corrupt, but for H and S records */
+#define JOURNAL_STATE_LINE_MAX (1024L * 1024 * 1024) /* an H or S record (the whole state) */
+#define JOURNAL_SEGMENT_KB 65536        /* rotate after this much is appended (--journal-segment-kb) */
+#define JOURNAL_SNAPSHOT_INTERVAL_S 3600 /* and at least this often while inputs arrive (--snapshot-interval) */
+#define JOURNAL_PRUNE_EVERY_MS 60000     /* how often segments past the retention are looked for */
+#define JOURNAL_ROTATE_RETRY_MS 60000    /* after a rotation failed */
 #define JOURNAL_INDEX_EVERY 256  /* events per index entry: 24 bytes per 256 events (~0.1 MB per 1M events) */
 #define JOURNAL_READ_CHUNK 65536 /* a reader's buffer, grown only for longer lines */
 #define QUERY_DEPTH_MAX 1000000  /* events.list: page * page_size reaching further into the journal is refused */
@@ -50,6 +65,17 @@ struct jidx {
 	uint64_t seq;
 	int64_t ts;
 	off_t off;
+};
+
+/*
+ * A rotated file, DIR/journal.<last_seq, 20 digits>.<t_end ms>: every event
+ * in it has seq <= last_seq and time <= t_end; the next file starts with a
+ * snapshot at last_seq.
+ */
+struct jseg {
+	uint64_t last_seq;
+	int64_t t_end;
+	off_t size;
 };
 
 struct swb_journal {
@@ -66,6 +92,15 @@ struct swb_journal {
 	struct jidx *idx; /* sparse, ascending seq (and time) */
 	size_t nidx, idxcap;
 	uint64_t snap_seq; /* the journal starts with a snapshot at this seq (0: with a header) */
+	char dir[SWB_PATH_MAX + 64];
+	off_t body_off;    /* where the records after the H or S line start */
+	off_t base_size;   /* the size right after the file was started (H or S, E, C) */
+	int64_t opened_at; /* wall ms the file was started */
+	uint64_t inputs;   /* X and T records in the file */
+	struct jseg *segs; /* rotated files, oldest first */
+	size_t nsegs, segcap;
+	uint64_t rotations;
+	int64_t prune_at, rotate_retry_at;
 	int pend;          /* an index candidate: 0 none, 1 in staged, 2 in buf (off relative to it) */
 	struct jidx pend_e;
 };
@@ -180,6 +215,7 @@ enum swb_code node_exec(struct wspace *w, int64_t now, const struct swb_actor *a
 	else
 		rec = json_pack("{s:s, s:I, s:I}", "k", "T", "t", (json_int_t)now, "seq", (json_int_t)after);
 	add_record(j, rec);
+	j->inputs++;
 	json_decref(rec);
 	flush_staged(j);
 	return rc;
@@ -195,8 +231,23 @@ void node_core_tick(struct wspace *w, int64_t now)
 	json_t *rec = json_pack("{s:s, s:I, s:I}", "k", "T", "t", (json_int_t)now, "seq",
 				(json_int_t)swb_core_last_seq(w->core));
 	add_record(j, rec);
+	j->inputs++;
 	json_decref(rec);
 	flush_staged(j);
+}
+
+/* Appends {"k":"E","e":EVENT,"crc":"…"}, framed in place with the checksum of everything before ,"crc". */
+static void frame_event(char **buf, size_t *len, size_t *cap, const char *json, size_t n)
+{
+	static const char head[] = "{\"k\":\"E\",\"e\":", hex[] = "0123456789abcdef";
+	size_t at = *len;
+	grow_append(buf, len, cap, head, sizeof head - 1);
+	grow_append(buf, len, cap, json, n);
+	char tail[] = ",\"crc\":\"00000000\"}\n";
+	uint32_t crc = swb_crc32(*buf + at, *len - at);
+	for (int i = 0; i < 8; i++)
+		tail[8 + i] = hex[(crc >> (28 - 4 * i)) & 0xf];
+	grow_append(buf, len, cap, tail, sizeof tail - 1);
 }
 
 void node_journal_event(struct wspace *w, const struct swb_event *ev)
@@ -205,26 +256,16 @@ void node_journal_event(struct wspace *w, const struct swb_event *ev)
 	if (!j || j->replaying)
 		return;
 	const struct swb_evrec *r = swb_eventlog_get_latest(w->events);
-	static const char head[] = "{\"k\":\"E\",\"e\":";
 	if (j->pend == 0 && idx_wants(j, r->seq)) {
 		j->pend = 1;
 		j->pend_e = (struct jidx){ r->seq, r->ts_ms, (off_t)j->slen };
 	}
-	/* framed in place: {"k":"E","e":EVENT,"crc":"…"} with the checksum of everything before ,"crc" */
-	size_t at = j->slen;
-	grow_append(&j->staged, &j->slen, &j->scap, head, sizeof head - 1);
-	grow_append(&j->staged, &j->slen, &j->scap, r->json, r->len);
-	static const char hex[] = "0123456789abcdef";
-	char tail[] = ",\"crc\":\"00000000\"}\n";
-	uint32_t crc = swb_crc32(j->staged + at, j->slen - at);
-	for (int i = 0; i < 8; i++)
-		tail[8 + i] = hex[(crc >> (28 - 4 * i)) & 0xf];
-	grow_append(&j->staged, &j->slen, &j->scap, tail, sizeof tail - 1);
+	frame_event(&j->staged, &j->slen, &j->scap, r->json, r->len);
 	j->records++;
 	(void)ev;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int node_write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, p, n);
@@ -245,7 +286,7 @@ static int commit_every(struct swb_journal *j)
 	while (p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)(nl - p) + 1;
-		if (write_all(j->fd, p, n) != 0 || fdatasync(j->fd) != 0)
+		if (node_write_all(j->fd, p, n) != 0 || fdatasync(j->fd) != 0)
 			return -1;
 		j->syncs++;
 		p += n;
@@ -262,7 +303,7 @@ void node_journal_commit(struct wspace *w)
 	if (j->mode == FSYNC_EVERY) {
 		rc = commit_every(j);
 	} else {
-		rc = write_all(j->fd, j->buf, j->len);
+		rc = node_write_all(j->fd, j->buf, j->len);
 		if (rc == 0 && j->mode == FSYNC_GROUP) {
 			rc = fdatasync(j->fd);
 			j->syncs++;
@@ -311,6 +352,10 @@ void node_journal_stats(const struct wspace *w, struct node_journal_stats *out)
 	out->bytes_written = j->bytes;
 	out->size = (uint64_t)j->size;
 	out->pending = j->len + j->slen;
+	out->rotations = j->rotations;
+	out->segments = j->nsegs;
+	for (size_t i = 0; i < j->nsegs; i++)
+		out->segment_bytes += (uint64_t)j->segs[i].size;
 }
 
 void node_journal_close(struct wspace *w)
@@ -323,8 +368,248 @@ void node_journal_close(struct wspace *w)
 	free(j->buf);
 	free(j->staged);
 	free(j->idx);
+	free(j->segs);
 	free(j);
 	w->journal = NULL;
+}
+
+/* ---- segments: rotation with a snapshot, retention ---- */
+
+static void seg_path(const struct swb_journal *j, const struct jseg *g, char *out, size_t len)
+{
+	snprintf(out, len, "%s/journal.%020llu.%lld", j->dir, (unsigned long long)g->last_seq, (long long)g->t_end);
+}
+
+static void seg_add(struct swb_journal *j, struct jseg g)
+{
+	if (j->nsegs == j->segcap) {
+		size_t cap = j->segcap ? j->segcap * 2 : 16;
+		struct jseg *ns = realloc(j->segs, cap * sizeof *ns);
+		if (!ns)
+			abort();
+		j->segs = ns;
+		j->segcap = cap;
+	}
+	j->segs[j->nsegs++] = g;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct jseg *x = a, *y = b;
+	return x->last_seq < y->last_seq ? -1 : x->last_seq > y->last_seq;
+}
+
+/* A rotated file's name parsed: journal.<20 digits>.<digits>. */
+static bool seg_name(const char *name, struct jseg *g)
+{
+	if (strncmp(name, "journal.", 8) != 0 || strlen(name) < 8 + 20 + 2 || name[8 + 20] != '.')
+		return false;
+	for (const char *c = name + 8; *c; c++)
+		if ((*c < '0' || *c > '9') && c != name + 8 + 20)
+			return false;
+	g->last_seq = strtoull(name + 8, NULL, 10);
+	g->t_end = strtoll(name + 8 + 21, NULL, 10);
+	return true;
+}
+
+/* Finds the rotated files in j->dir, oldest first. */
+static int segs_load(struct swb_journal *j)
+{
+	DIR *d = opendir(j->dir);
+	if (!d) {
+		swb_error("cannot read %s: %s", j->dir, strerror(errno));
+		return -1;
+	}
+	struct dirent *e;
+	struct jseg g;
+	while ((e = readdir(d)))
+		if (seg_name(e->d_name, &g)) {
+			char path[SWB_PATH_MAX + 160];
+			struct stat st;
+			seg_path(j, &g, path, sizeof path);
+			g.size = stat(path, &st) == 0 ? st.st_size : 0;
+			seg_add(j, g);
+		}
+	closedir(d);
+	qsort(j->segs, j->nsegs, sizeof *j->segs, seg_cmp);
+	return 0;
+}
+
+int node_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A rotation interrupted by a crash: journal-next is complete (it is synced
+ * before any rename). With the journal still there, the rotation never
+ * happened; without it, the journal was already renamed to its segment and
+ * journal-next takes its place.
+ */
+static int recover_rotation(const char *dir)
+{
+	char next[SWB_PATH_MAX + 96], cur[SWB_PATH_MAX + 96];
+	snprintf(next, sizeof next, "%s/journal-next", dir);
+	snprintf(cur, sizeof cur, "%s/journal", dir);
+	if (access(next, F_OK) != 0)
+		return 0;
+	if (access(cur, F_OK) == 0) {
+		swb_warn("journal: removing %s, left by a rotation that did not finish", next);
+		return unlink(next);
+	}
+	swb_warn("journal: finishing a rotation interrupted after the old journal was moved aside");
+	if (rename(next, cur) != 0 || node_fsync_dir(dir) != 0) {
+		swb_error("cannot rename %s to %s: %s", next, cur, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+char *node_journal_snapshot_text(struct wspace *w, int64_t now)
+{
+	json_t *rec = json_pack("{s:s, s:I, s:I, s:o}", "k", "S", "t", (json_int_t)now, "seq",
+				(json_int_t)swb_core_last_seq(w->core), "core", swb_core_snapshot(w->core));
+	char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(rec);
+	return text;
+}
+
+/* The first lines of a new file: the state at the last seq, the newest event (so the window knows where the
+ * sequence stands), the callback cursor. *head_len: the S line's length. */
+static int new_file_head(struct wspace *w, int64_t now, char **buf, size_t *len, size_t *cap, size_t *head_len)
+{
+	char *text = node_journal_snapshot_text(w, now);
+	if (!text)
+		return -1;
+	add_line(buf, len, cap, text);
+	free(text);
+	*head_len = *len;
+	const struct swb_evrec *r = swb_eventlog_get_latest(w->events);
+	if (r && r->seq == swb_core_last_seq(w->core))
+		frame_event(buf, len, cap, r->json, r->len);
+	if (w->callback_cursor) {
+		char line[96];
+		snprintf(line, sizeof line, "{\"k\":\"C\",\"t\":%lld,\"seq\":%llu}", (long long)now,
+			 (unsigned long long)w->callback_cursor);
+		add_line(buf, len, cap, line);
+	}
+	return 0;
+}
+
+/* Writes and syncs DIR/journal-next; its descriptor (locked), or -1 (logged). */
+static int write_next(struct swb_journal *j, const char *path, const char *buf, size_t len)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || node_write_all(fd, buf, len) != 0 || fdatasync(fd) != 0) {
+		swb_warn("journal %s: cannot write %s (%s); rotating later", j->path, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+int node_journal_rotate(struct wspace *w, int64_t now)
+{
+	struct swb_journal *j = w->journal;
+	if (!j || j->replaying || !w->core)
+		return -1;
+	node_journal_commit(w);
+	if (j->slen)
+		return -1; /* events staged outside a core call: not at a record boundary */
+	char *buf = NULL, next[SWB_PATH_MAX + 96], seg[SWB_PATH_MAX + 160];
+	size_t len = 0, cap = 0, head_len = 0;
+	int64_t t0 = swb_mono_ms();
+	if (new_file_head(w, now, &buf, &len, &cap, &head_len) != 0) {
+		free(buf);
+		return -1;
+	}
+	snprintf(next, sizeof next, "%s/journal-next", j->dir);
+	int fd = write_next(j, next, buf, len);
+	free(buf);
+	if (fd < 0)
+		return -1;
+	struct jseg g = { .last_seq = swb_core_last_seq(w->core), .t_end = now, .size = j->size };
+	if (j->nsegs && g.t_end <= j->segs[j->nsegs - 1].t_end)
+		g.t_end = j->segs[j->nsegs - 1].t_end + 1; /* names stay unique and ordered */
+	seg_path(j, &g, seg, sizeof seg);
+	if (rename(j->path, seg) != 0) {
+		swb_warn("journal %s: cannot rename it to %s (%s); rotating later", j->path, seg, strerror(errno));
+		close(fd);
+		unlink(next);
+		return -1;
+	}
+	if (rename(next, j->path) != 0 || node_fsync_dir(j->dir) != 0) {
+		/* the old file must not take more records under its new name: a restart finishes the rotation */
+		swb_error("journal %s: cannot rename %s into place (%s); stopping", j->path, next, strerror(errno));
+		abort();
+	}
+	close(j->fd);
+	j->fd = fd;
+	seg_add(j, g);
+	j->size = j->base_size = (off_t)len;
+	j->body_off = (off_t)head_len;
+	j->nidx = 0;
+	j->pend = 0;
+	j->snap_seq = g.last_seq;
+	j->opened_at = now;
+	j->inputs = 0;
+	j->rotations++;
+	j->bytes += len;
+	swb_info("journal %s: rotated at seq %llu (%lld bytes) in %lld ms; snapshot %zu bytes", j->path,
+		 (unsigned long long)g.last_seq, (long long)g.size, (long long)(swb_mono_ms() - t0), head_len);
+	return 0;
+}
+
+int node_journal_prune(struct wspace *w, int64_t cutoff)
+{
+	struct swb_journal *j = w->journal;
+	if (!j)
+		return 0;
+	size_t k = 0;
+	char path[SWB_PATH_MAX + 160];
+	while (k < j->nsegs && j->segs[k].t_end < cutoff && j->segs[k].last_seq <= w->callback_cursor) {
+		seg_path(j, &j->segs[k], path, sizeof path);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			swb_warn("journal: cannot remove %s: %s", path, strerror(errno));
+			break;
+		}
+		k++;
+	}
+	if (k == 0)
+		return 0;
+	memmove(j->segs, j->segs + k, (j->nsegs - k) * sizeof *j->segs);
+	j->nsegs -= k;
+	node_fsync_dir(j->dir);
+	swb_info("journal %s: removed %zu rotated file%s past the retention", j->path, k, k == 1 ? "" : "s");
+	return (int)k;
+}
+
+void node_journal_maintain(struct wspace *w, int64_t now)
+{
+	struct swb_journal *j = w->journal;
+	if (!j || j->replaying)
+		return;
+	const struct swb_node_opts *o = &w->n->opts;
+	off_t seg_bytes = (off_t)(o->journal_segment_kb > 0 ? o->journal_segment_kb : JOURNAL_SEGMENT_KB) * 1024;
+	int64_t every = (int64_t)(o->snapshot_interval_s > 0 ? o->snapshot_interval_s : JOURNAL_SNAPSHOT_INTERVAL_S) * 1000;
+	bool due = j->size - j->base_size >= seg_bytes || (j->inputs > 0 && now - j->opened_at >= every);
+	bool rotated = false;
+	if (due && now >= j->rotate_retry_at) {
+		rotated = node_journal_rotate(w, now) == 0;
+		if (!rotated)
+			j->rotate_retry_at = now + JOURNAL_ROTATE_RETRY_MS;
+	}
+	if (rotated || now >= j->prune_at) {
+		node_journal_prune(w, node_retention_cutoff(w->n, now));
+		j->prune_at = now + JOURNAL_PRUNE_EVERY_MS;
+	}
 }
 
 /* ---- reading ---- */
@@ -447,8 +732,12 @@ static int replay_record(struct wspace *w, json_t *rec, swb_event_sink sink, cha
 			return snprintf(why, whylen, "bad actor"), -1;
 		swb_core_exec(w->core, t, &a, json_string_value(json_object_get(rec, "op")), json_is_null(args) ? NULL : args,
 			      NULL, NULL);
+		if (w->journal)
+			w->journal->inputs++;
 	} else if (strcmp(k, "T") == 0) {
 		swb_core_tick(w->core, t);
+		if (w->journal)
+			w->journal->inputs++;
 	} else if (strcmp(k, "E") == 0) {
 		json_t *e = json_object_get(rec, "e");
 		seq = (uint64_t)json_integer_value(json_object_get(e, "seq"));
@@ -494,6 +783,24 @@ static bool e_peek(const char *line, size_t len, uint64_t *seq, int64_t *ts)
 	return *end == ',';
 }
 
+/* Whether a line of len bytes may be a record: H and S records hold the whole state. */
+static bool line_fits(const char *line, ssize_t len)
+{
+	if (len < JOURNAL_LINE_MAX)
+		return true;
+	return len < JOURNAL_STATE_LINE_MAX && (strncmp(line, "{\"k\":\"S\"", 9) == 0 || strncmp(line, "{\"k\":\"H\"", 9) == 0);
+}
+
+/* Notes where the file's H or S line ends and when it was started. */
+static void note_head(struct swb_journal *j, json_t *rec, off_t end)
+{
+	const char *k = json_string_value(json_object_get(rec, "k"));
+	if (!j || j->body_off || !k || (strcmp(k, "H") != 0 && strcmp(k, "S") != 0))
+		return;
+	j->body_off = j->base_size = end;
+	j->opened_at = json_integer_value(json_object_get(rec, "t"));
+}
+
 /*
  * Replays the journal at fd. A torn last line (no newline, bad checksum) is cut
  * off with a log line; anything else wrong stops the start.
@@ -511,7 +818,7 @@ static int replay(struct wspace *w, FILE *f, swb_event_sink sink)
 		bool complete = line[len - 1] == '\n';
 		uint64_t pseq;
 		int64_t pts;
-		if (complete && len < JOURNAL_LINE_MAX && w->core && e_peek(line, (size_t)len - 1, &pseq, &pts) &&
+		if (complete && line_fits(line, len) && w->core && e_peek(line, (size_t)len - 1, &pseq, &pts) &&
 		    crc_ok(line, (size_t)len - 1) && (!w->journal || pseq > w->journal->snap_seq)) {
 			/* an event the replay re-emits: only checked and indexed */
 			if (swb_core_last_seq(w->core) < pseq) {
@@ -525,7 +832,7 @@ static int replay(struct wspace *w, FILE *f, swb_event_sink sink)
 			good += len;
 			continue;
 		}
-		json_t *rec = complete && len < JOURNAL_LINE_MAX ? parse_line(line, (size_t)len - 1) : NULL;
+		json_t *rec = complete && line_fits(line, len) ? parse_line(line, (size_t)len - 1) : NULL;
 		if (!rec) {
 			int c = fgetc(f);
 			if (c == EOF) {
@@ -553,8 +860,9 @@ static int replay(struct wspace *w, FILE *f, swb_event_sink sink)
 			json_decref(rec);
 			break;
 		}
-		json_decref(rec);
 		good += len;
+		note_head(w->journal, rec, good);
+		json_decref(rec);
 	}
 	free(line);
 	if (rc == 0 && !w->core) {
@@ -581,6 +889,7 @@ static struct swb_journal *open_file(struct wspace *w, off_t *size)
 	if (!j)
 		return NULL;
 	snprintf(j->path, sizeof j->path, "%s/journal", w->dir);
+	snprintf(j->dir, sizeof j->dir, "%s", w->dir);
 	j->mode = parse_mode(w->n->opts.fsync_mode);
 	j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
@@ -619,6 +928,8 @@ int node_journal_create(struct wspace *w, json_t *doc, uint64_t seed, swb_event_
 				w->sid, "account_sid", w->n->account_sid, "t", t, "workspace", doc);
 	add_record(j, rec);
 	json_decref(rec);
+	j->body_off = j->base_size = (off_t)j->len;
+	j->opened_at = t;
 	struct swb_core_opts co = { .seed = seed, .now_ms = t, .workspace_sid = w->sid,
 				    .account_sid = w->n->account_sid };
 	if (swb_workspace_build(doc, &co, no_errors, NULL, &w->core) != 0)
@@ -631,10 +942,14 @@ int node_journal_create(struct wspace *w, json_t *doc, uint64_t seed, swb_event_
 int node_journal_open(struct wspace *w, swb_event_sink sink)
 {
 	off_t size;
+	if (recover_rotation(w->dir) != 0)
+		return -1;
 	struct swb_journal *j = open_file(w, &size);
 	if (!j)
 		return -1;
 	w->journal = j;
+	if (segs_load(j) != 0)
+		return -1;
 	FILE *f = fdopen(dup(j->fd), "r");
 	if (!f)
 		return -1;
@@ -654,15 +969,28 @@ int node_journal_open(struct wspace *w, swb_event_sink sink)
 
 /* ---- reading events back (node_jreader) ---- */
 
+/*
+ * A reader walks the rotated files and then the journal, oldest first. It
+ * names the file it reads by `lo`, the seq the file starts after (the previous
+ * file's last seq), which stays true when the journal rotates or old files are
+ * removed between calls. Each file after the first starts with a copy of the
+ * previous file's last event, skipped through last_seq.
+ */
 struct node_jreader {
+	struct swb_journal *j;
 	int fd;
+	uint64_t lo;      /* the file holds the events after lo */
 	off_t off;        /* file offset of buf[0] */
 	char *buf;
 	size_t len, pos, cap;
-	off_t last_off;   /* where the record returned last starts */
+	bool skipping;    /* inside a line too long to hold (an H or S record) */
+	off_t last_pos;   /* where the record returned last starts: file index << 40 | offset */
+	uint64_t last_seq;/* the record returned last */
 	uint64_t after;   /* skip seq <= after */
 	int64_t from;     /* skip ts < from */
 };
+
+#define JPOS_SHIFT 40 /* a position: file index (segments, then the journal) << 40 | offset */
 
 static const char e_prefix[] = "{\"k\":\"E\",\"e\":";
 
@@ -745,6 +1073,54 @@ static void jreader_seek(struct node_jreader *rd, off_t off)
 {
 	rd->off = off;
 	rd->len = rd->pos = 0;
+	rd->skipping = false;
+}
+
+/* The index of the file holding the events after lo: the first rotated file ending past lo, or the journal. */
+static size_t file_after(const struct swb_journal *j, uint64_t lo)
+{
+	size_t lo_i = 0, hi = j->nsegs;
+	while (lo_i < hi) {
+		size_t mid = (lo_i + hi) / 2;
+		if (j->segs[mid].last_seq <= lo)
+			lo_i = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo_i;
+}
+
+/* Opens file k (k == nsegs: the journal) at off; false when it cannot be read (logged). */
+static bool jreader_open_file(struct node_jreader *rd, size_t k, off_t off)
+{
+	struct swb_journal *j = rd->j;
+	char path[SWB_PATH_MAX + 160];
+	if (k < j->nsegs)
+		seg_path(j, &j->segs[k], path, sizeof path);
+	else
+		snprintf(path, sizeof path, "%s", j->path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		swb_error("cannot read %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (rd->fd >= 0)
+		close(rd->fd);
+	rd->fd = fd;
+	rd->lo = k > 0 ? j->segs[k - 1].last_seq : 0;
+	if (k == j->nsegs && off < j->body_off)
+		off = j->body_off;
+	jreader_seek(rd, off);
+	return true;
+}
+
+/* At the end of a file: on to the next one; false at the end of the journal itself. */
+static bool jreader_next_file(struct node_jreader *rd)
+{
+	size_t k = file_after(rd->j, rd->lo);
+	if (k == rd->j->nsegs)
+		return false; /* reading the journal: its end is the end */
+	return jreader_open_file(rd, k + 1, 0);
 }
 
 struct node_jreader *node_jreader_open(struct wspace *w, uint64_t after, int64_t from)
@@ -755,19 +1131,21 @@ struct node_jreader *node_jreader_open(struct wspace *w, uint64_t after, int64_t
 	struct node_jreader *rd = calloc(1, sizeof *rd);
 	if (!rd)
 		abort();
-	rd->fd = open(j->path, O_RDONLY | O_CLOEXEC);
-	if (rd->fd < 0) {
-		swb_error("cannot read %s: %s", j->path, strerror(errno));
-		free(rd);
-		return NULL;
-	}
+	rd->j = j;
+	rd->fd = -1;
 	rd->cap = JOURNAL_READ_CHUNK;
 	rd->buf = malloc(rd->cap);
 	if (!rd->buf)
 		abort();
 	rd->after = after;
 	rd->from = from;
-	jreader_seek(rd, idx_start(j, after, from));
+	size_t k = 0; /* the first file with events past after and as late as from */
+	while (k < j->nsegs && (j->segs[k].last_seq <= after || j->segs[k].t_end < from))
+		k++;
+	if (!jreader_open_file(rd, k, k == j->nsegs ? idx_start(j, after, from) : 0)) {
+		node_jreader_close(rd);
+		return NULL;
+	}
 	return rd;
 }
 
@@ -775,9 +1153,38 @@ void node_jreader_close(struct node_jreader *rd)
 {
 	if (!rd)
 		return;
-	close(rd->fd);
+	if (rd->fd >= 0)
+		close(rd->fd);
 	free(rd->buf);
 	free(rd);
+}
+
+/* Reads more of the current file into the buffer; false at its end. */
+static bool fill(struct node_jreader *rd)
+{
+	memmove(rd->buf, rd->buf + rd->pos, rd->len - rd->pos);
+	rd->off += (off_t)rd->pos;
+	rd->len -= rd->pos;
+	rd->pos = 0;
+	if (rd->skipping) {
+		rd->off += (off_t)rd->len; /* the long line's bytes are not kept */
+		rd->len = 0;
+	} else if (rd->len == rd->cap && rd->cap >= JOURNAL_LINE_MAX) {
+		rd->skipping = true;
+		rd->off += (off_t)rd->len;
+		rd->len = 0;
+	} else if (rd->len == rd->cap) {
+		char *nb = realloc(rd->buf, rd->cap * 2);
+		if (!nb)
+			abort();
+		rd->buf = nb;
+		rd->cap *= 2;
+	}
+	ssize_t n = pread(rd->fd, rd->buf + rd->len, rd->cap - rd->len, rd->off + (off_t)rd->len);
+	if (n <= 0)
+		return false;
+	rd->len += (size_t)n;
+	return true;
 }
 
 /* The next complete line (without '\n'), or NULL at the end of what is written. */
@@ -785,29 +1192,19 @@ static const char *next_line(struct node_jreader *rd, size_t *len, off_t *at)
 {
 	for (;;) {
 		char *s = rd->buf + rd->pos, *nl = memchr(s, '\n', rd->len - rd->pos);
+		if (nl && rd->skipping) {
+			rd->pos += (size_t)(nl - s) + 1;
+			rd->skipping = false;
+			continue;
+		}
 		if (nl) {
 			*len = (size_t)(nl - s);
 			*at = rd->off + (off_t)rd->pos;
 			rd->pos += *len + 1;
 			return s;
 		}
-		memmove(rd->buf, s, rd->len - rd->pos);
-		rd->off += (off_t)rd->pos;
-		rd->len -= rd->pos;
-		rd->pos = 0;
-		if (rd->len == rd->cap) {
-			if (rd->cap >= JOURNAL_LINE_MAX)
-				return NULL;
-			char *nb = realloc(rd->buf, rd->cap * 2);
-			if (!nb)
-				abort();
-			rd->buf = nb;
-			rd->cap *= 2;
-		}
-		ssize_t n = pread(rd->fd, rd->buf + rd->len, rd->cap - rd->len, rd->off + (off_t)rd->len);
-		if (n <= 0)
+		if (!fill(rd) && !jreader_next_file(rd))
 			return NULL;
-		rd->len += (size_t)n;
 	}
 }
 
@@ -826,20 +1223,27 @@ int node_jreader_next(struct node_jreader *rd, uint64_t max_seq, struct swb_evre
 			rd->pos = (size_t)(at - rd->off); /* not consumed */
 			return 0;
 		}
-		if (r->seq <= rd->after || r->ts_ms < rd->from) {
+		if (r->seq <= rd->after || r->seq <= rd->last_seq || r->ts_ms < rd->from) {
 			node_evrec_clear(r);
 			continue;
 		}
-		rd->last_off = at;
+		rd->last_seq = r->seq;
+		rd->last_pos = (off_t)file_after(rd->j, rd->lo) << JPOS_SHIFT | at;
 		return 1;
 	}
 	return 0;
 }
 
-/* The event whose line starts at off; 1 or 0. */
-static int jreader_read_at(struct node_jreader *rd, off_t off, struct swb_evrec *r)
+/* The event whose line starts at pos (a last_pos of this query: no rotation since); 1 or 0. */
+static int jreader_read_at(struct node_jreader *rd, off_t pos, struct swb_evrec *r)
 {
-	jreader_seek(rd, off);
+	size_t k = (size_t)(pos >> JPOS_SHIFT);
+	off_t off = pos & (((off_t)1 << JPOS_SHIFT) - 1);
+	if (k == file_after(rd->j, rd->lo))
+		jreader_seek(rd, off);
+	else if (!jreader_open_file(rd, k, off))
+		return 0;
+	rd->last_seq = 0;
 	uint64_t after = rd->after;
 	int64_t from = rd->from;
 	rd->after = 0;
@@ -958,7 +1362,7 @@ enum swb_code node_events_query(struct wspace *w, json_t *args, int64_t from, in
 			bool stop = r.ts_ms > to;
 			if (!stop && match(&r, args, from, to)) {
 				if (want)
-					ring[jt % want] = rd->last_off;
+					ring[jt % want] = rd->last_pos;
 				jt++;
 			}
 			node_evrec_clear(&r);

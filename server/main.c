@@ -19,12 +19,15 @@ static void usage(FILE *f)
 		"                [--tls-cert PEM --tls-key PEM] [--fsync group|every|none] [--web DIR]\n"
 		"                [--disconnect-grace MS] [--disconnect-activity NAME]\n"
 		"                [--log-level error|warn|info|debug] [--retention-days N] [--event-window N]\n"
+		"                [--journal-segment-kb N] [--snapshot-interval SECONDS]\n"
 		"       swb-node --check-config [FILE]\n"
 		"       swb-node --dry-run [FILE] --task JSON\n"
 		"       swb-node --compact [--data DIR] [--retention-days N]\n"
 		"\n"
 		"With no FILE the embedded default workspace is used. --compact rewrites each\n"
-		"workspace's journal without the events older than the retention (see docs/journal.md).\n");
+		"workspace's journal without the events older than the retention (see docs/journal.md).\n"
+		"A running node rotates each journal with a snapshot after --journal-segment-kb (64 MiB)\n"
+		"or --snapshot-interval (3600 s), and removes rotated files past the retention.\n");
 }
 
 /* A whole decimal number in lo..hi. */
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
 		{ "disconnect-activity", required_argument, NULL, 'a' },
 		{ "retention-days", required_argument, NULL, 'R' }, { "event-window", required_argument, NULL, 'E' },
 		{ "compact", no_argument, NULL, 'X' },
+		{ "journal-segment-kb", required_argument, NULL, 'J' },
+		{ "snapshot-interval", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct swb_node_opts no;
@@ -88,6 +93,18 @@ int main(int argc, char **argv)
 		case 'E':
 			if (!int_arg(optarg, 16, 16 * 1024 * 1024, &no.event_window)) {
 				fprintf(stderr, "swb-node: --event-window must be 16..16777216 events\n");
+				return 2;
+			}
+			break;
+		case 'J':
+			if (!int_arg(optarg, 16, 16 * 1024 * 1024, &no.journal_segment_kb)) {
+				fprintf(stderr, "swb-node: --journal-segment-kb must be 16..16777216 (16 GiB)\n");
+				return 2;
+			}
+			break;
+		case 'S':
+			if (!int_arg(optarg, 1, 30 * 86400, &no.snapshot_interval_s)) {
+				fprintf(stderr, "swb-node: --snapshot-interval must be 1..2592000 seconds\n");
 				return 2;
 			}
 			break;

@@ -191,6 +191,9 @@ static void durability_metrics(FILE *f, struct node *n)
 		{ "swb_journal_bytes", "gauge", "Size of the workspace's journal file." },
 		{ "swb_journal_records_total", "counter", "Journal records written since the node started." },
 		{ "swb_journal_fsyncs_total", "counter", "fdatasync calls on the journal since the node started." },
+		{ "swb_journal_rotations_total", "counter", "Journal rotations (each starts a file with a snapshot) since the node started." },
+		{ "swb_journal_rotated_files", "gauge", "Rotated journal files kept (history within the retention, or undelivered)." },
+		{ "swb_journal_rotated_bytes", "gauge", "Bytes in the rotated journal files." },
 		{ "swb_callback_configured", "gauge", "1 when the workspace has an event_callback_url." },
 		{ "swb_callback_cursor", "gauge", "EventCallbackURL delivery is done through this sequence." },
 		{ "swb_callback_lag_events", "gauge", "Events not yet delivered to the EventCallbackURL." },
@@ -207,7 +210,8 @@ static void durability_metrics(FILE *f, struct node *n)
 			node_journal_stats(w, &js);
 			callbacks_status(n, w, &cs);
 			uint64_t last = swb_core_last_seq(w->core), durable = swb_eventlog_durable(w->events);
-			uint64_t v[] = { last, durable, last - durable, js.size, js.records, js.syncs, cs.configured,
+			uint64_t v[] = { last, durable, last - durable, js.size, js.records, js.syncs, js.rotations,
+					 js.segments, js.segment_bytes, cs.configured,
 					 cs.cursor, cs.configured && last > cs.cursor ? last - cs.cursor : 0, cs.delivered,
 					 cs.failed, cs.from_journal };
 			ws_sample(f, fams[m].name, w, (unsigned long long)v[m]);

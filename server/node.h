@@ -23,6 +23,8 @@ struct swb_node_opts {
 	int group_commit_ms;     /* group commit window */
 	int retention_days;      /* events older than this are not served and --compact drops them; 0: 30 */
 	int event_window;        /* events kept in memory per workspace; 0: SWB_EVENTLOG_WINDOW */
+	int journal_segment_kb;  /* the journal rotates after growing this much; 0: 65536 (64 MiB) */
+	int snapshot_interval_s; /* ... and at least this often while inputs arrive; 0: 3600 */
 };
 
 void swb_node_opts_init(struct swb_node_opts *o);

@@ -169,8 +169,31 @@ struct node_journal_stats {
 	uint64_t records, syncs, bytes_written; /* since the node started */
 	uint64_t size;                          /* the file's size */
 	uint64_t pending;                       /* bytes not yet written */
+	uint64_t rotations;                     /* since the node started */
+	uint64_t segments, segment_bytes;       /* rotated files kept, and their bytes */
 };
+/*
+ * After a commit: rotates the journal when it is due (grown by --journal-segment-kb, or inputs arrived
+ * and --snapshot-interval passed) and removes rotated files past the retention. now: wall ms.
+ */
+void node_journal_maintain(struct wspace *w, int64_t now);
+/*
+ * Rotation: the journal becomes DIR/journal.<last seq>.<now>, and a new journal starts with an S record
+ * of the state, the newest event and the callback cursor (written and synced before the renames, so a
+ * crash leaves the old journal or the new one). 0, or -1 when it could not (logged; nothing changed).
+ */
+int node_journal_rotate(struct wspace *w, int64_t now);
+/* Removes the rotated files whose events are all older than cutoff and delivered to the
+ * EventCallbackURL (through w->callback_cursor); how many. */
+int node_journal_prune(struct wspace *w, int64_t cutoff);
 void node_journal_stats(const struct wspace *w, struct node_journal_stats *out);
+/* The S record of w's state at its last seq, time now, as JSON text without its checksum (malloc'd), or
+ * NULL when out of memory. */
+char *node_journal_snapshot_text(struct wspace *w, int64_t now);
+/* write(2) until all n bytes are written (EINTR retried); 0 or -1 with errno. */
+int node_write_all(int fd, const char *p, size_t n);
+/* fsync(2) of a directory, so renames and creations in it are durable; 0 or -1 with errno. */
+int node_fsync_dir(const char *dir);
 /* A journal line (without its newline) checked against its checksum and parsed: a new reference, or
  * NULL when torn or corrupt. */
 json_t *node_journal_parse_line(const char *line, size_t len);

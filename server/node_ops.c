@@ -904,6 +904,9 @@ void node_commit_and_flush(struct node *n, int64_t now)
 	flush_out(n); /* answers to pulls */
 	for (size_t i = 0; i < n->nws; i++)
 		run_hooks(n->ws[i]);
+	int64_t wall = swb_wall_ms();
+	for (size_t i = 0; i < n->nws; i++)
+		node_journal_maintain(n->ws[i], wall); /* after the answers: a rotation delays no one's reply */
 }
 
 void node_drop_pulls(struct node *n, struct wspace *w)

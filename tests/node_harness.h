@@ -271,13 +271,9 @@ static inline bool h_journal_path(const struct h_node *h, char *out, size_t len)
 	return found;
 }
 
-/* Every record of the journal ("k" kinds in kinds, e.g. "E"), parsed, in order; a torn last line is skipped. */
-static inline json_t *h_journal_records(const struct h_node *h, const char *kinds)
+/* Appends the records of kinds in the journal file at path to out. */
+static inline void h_file_records(const char *path, const char *kinds, json_t *out)
 {
-	char path[512];
-	json_t *out = json_array();
-	if (!h_journal_path(h, path, sizeof path))
-		return out;
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
 	size_t cap = 0;
@@ -293,17 +289,85 @@ static inline json_t *h_journal_records(const struct h_node *h, const char *kind
 	free(line);
 	if (f)
 		fclose(f);
+}
+
+static inline int h_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The rotated journal files (journal.<seq>.<t>) of the default workspace, oldest first: *n paths to free. */
+static inline char **h_journal_segments(const struct h_node *h, size_t *n)
+{
+	char path[512];
+	*n = 0;
+	if (!h_journal_path(h, path, sizeof path))
+		return NULL;
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	DIR *d = opendir(path);
+	char **out = NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, "journal.", 8) == 0) {
+			out = realloc(out, (*n + 1) * sizeof *out);
+			size_t len = strlen(path) + strlen(e->d_name) + 2;
+			out[*n] = malloc(len);
+			snprintf(out[(*n)++], len, "%s/%s", path, e->d_name);
+		}
+	if (d)
+		closedir(d);
+	if (*n)
+		qsort(out, *n, sizeof *out, h_strcmp_p);
 	return out;
 }
 
-/* The E records' events ("e"), oldest first. */
+static inline void h_free_paths(char **p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+	free(p);
+}
+
+static inline size_t h_journal_segment_count(const struct h_node *h)
+{
+	size_t n = 0;
+	char **segs = h_journal_segments(h, &n);
+	h_free_paths(segs, n);
+	return n;
+}
+
+/* Every record of the journal and its rotated files ("k" kinds in kinds, e.g. "E"), parsed, oldest first;
+ * a torn last line is skipped. */
+static inline json_t *h_journal_records(const struct h_node *h, const char *kinds)
+{
+	char path[512];
+	json_t *out = json_array();
+	if (!h_journal_path(h, path, sizeof path))
+		return out;
+	size_t n;
+	char **segs = h_journal_segments(h, &n);
+	for (size_t i = 0; i < n; i++)
+		h_file_records(segs[i], kinds, out);
+	h_free_paths(segs, n);
+	h_file_records(path, kinds, out);
+	return out;
+}
+
+/* The E records' events ("e"), oldest first, each once (a rotated journal starts with a copy of the last event). */
 static inline json_t *h_journal_events(const struct h_node *h)
 {
 	json_t *recs = h_journal_records(h, "E"), *out = json_array();
 	size_t i;
 	json_t *r;
-	json_array_foreach(recs, i, r)
+	json_int_t last = 0;
+	json_array_foreach(recs, i, r) {
+		json_int_t seq = json_integer_value(json_object_get(json_object_get(r, "e"), "seq"));
+		if (seq <= last)
+			continue;
 		json_array_append(out, json_object_get(r, "e"));
+		last = seq;
+	}
 	json_decref(recs);
 	return out;
 }

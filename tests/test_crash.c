@@ -10,6 +10,8 @@
  *     request lost in the crash asked for);
  *   - no task was ever accepted twice (reservation.accepted in the journal);
  *   - every worker's activity is the one its last event in the journal names.
+ * The journal rotates every 32 KB (a snapshot every few dozen tasks), so kills
+ * also land in rotations and restarts restore from their snapshots.
  * It prints how many kills the node survived.
  */
 #define _GNU_SOURCE /* nftw */
@@ -211,6 +213,9 @@ static void check_journal(struct crash *cr)
 	json_t *e;
 	json_array_foreach(events, i, e) {
 		json_t *d = json_object_get(e, "event_data");
+		if (json_integer_value(json_object_get(e, "seq")) != (json_int_t)i + 1)
+			fail_msg("event %zu of the journal and its rotated files has seq %lld: a gap", i + 1,
+				 (long long)json_integer_value(json_object_get(e, "seq")));
 		if (strcmp(h_str(e, "event_type"), "reservation.accepted") == 0) {
 			const char *task = h_str(d, "task_sid");
 			if (json_object_get(accepted, task))
@@ -229,8 +234,9 @@ static void check_journal(struct crash *cr)
 			fail_msg("worker %s is in %s but its last event in the journal says %s", h_str(e, "friendly_name"),
 				 h_str(e, "activity_sid"), want);
 	}
-	print_message("journal: %zu events, %zu accepted reservations, each task at most once\n",
-		      json_array_size(events), naccepted);
+	size_t nsegs = h_journal_segment_count(&cr->h);
+	print_message("journal: %zu events in %zu rotated files and the journal, no gap, %zu accepted reservations, "
+		      "each task at most once\n", json_array_size(events), nsegs, naccepted);
 	json_decref(workers);
 	json_decref(events);
 	json_decref(accepted);
@@ -247,6 +253,8 @@ static void test_kill9_under_load_loses_nothing_acknowledged(void **state)
 	cr->unchecked = json_array();
 	cr->flip_acked = cr->flip_pending = -1;
 	h_init(&cr->h, false);
+	h_arg(&cr->h, "--journal-segment-kb");
+	h_arg(&cr->h, "32");
 	assert_true(h_start(&cr->h));
 
 	/* the flipper: in no queue's routing (two unavailable activities) */

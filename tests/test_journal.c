@@ -4,7 +4,10 @@
  * in the middle stops the start with a clear message, events.list serves
  * history older than the in-memory window from the file with TaskRouter's
  * filters and paging, and swb-node --compact keeps the state and the events
- * within the retention (and refuses while a node runs).
+ * within the retention (and refuses while a node runs). A running node rotates
+ * its journal with a snapshot (same state and history across restarts, an
+ * interrupted rotation finished or undone at start) and removes rotated files
+ * past the retention once the EventCallbackURL has had their events.
  */
 #define _GNU_SOURCE /* nftw */
 #include <setjmp.h>
@@ -321,6 +324,229 @@ static void test_compact_keeps_events_the_callback_url_has_not_had(void **state)
 	(void)state;
 }
 
+/* ---- rotation ---- */
+
+static void start_rotating(struct h_node *h, const char *retention)
+{
+	h_init(h, false);
+	h_arg(h, "--event-window");
+	h_arg(h, "16");
+	h_arg(h, "--journal-segment-kb");
+	h_arg(h, "16");
+	if (retention) {
+		h_arg(h, "--retention-days");
+		h_arg(h, retention);
+	}
+	assert_true(h_start(h));
+}
+
+/* The first record of the live journal file: "H" or "S". */
+static const char *head_kind(struct h_node *h, char *buf, size_t len)
+{
+	char path[512];
+	assert_true(h_journal_path(h, path, sizeof path));
+	json_t *recs = json_array();
+	h_file_records(path, "HS", recs);
+	snprintf(buf, len, "%s", json_array_size(recs) ? h_str(json_array_get(recs, 0), "k") : "");
+	json_decref(recs);
+	return buf;
+}
+
+static json_int_t node_seq(struct h_node *h)
+{
+	json_t *hello = h_call(h, "session.hello", NULL);
+	json_int_t seq = json_integer_value(json_object_get(hello, "seq"));
+	json_decref(hello);
+	return seq;
+}
+
+static void test_rotation_snapshots_the_state_and_keeps_the_history(void **state)
+{
+	struct h_node h;
+	start_rotating(&h, NULL);
+	create_tasks(&h, 40);
+	node_seq(&h);
+	assert_true(h_journal_segment_count(&h) >= 2);
+	char k[8];
+	assert_string_equal(head_kind(&h, k, sizeof k), "S"); /* the live file starts with the state */
+	assert_true(h_log_has(&h, "rotated at seq"));
+
+	/* every event is in exactly one place, in order, and events.list serves them all across the files
+	 * (asked first: a rotation runs after the answers of its loop turn) */
+	size_t n = (size_t)node_seq(&h);
+	json_t *journal = h_journal_events(&h);
+	assert_int_equal(json_array_size(journal), n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(journal, i), "seq")), i + 1);
+	json_t *all = list_events(&h, json_pack("{s:i}", "page_size", 1000));
+	json_t *items = json_object_get(all, "events");
+	assert_int_equal(total_of(all), n);
+	for (size_t i = 0; i < n; i++)
+		assert_true(json_equal(json_array_get(items, i), json_array_get(journal, n - 1 - i)));
+	for (int page = 0; page * 9 < (int)n; page++) {
+		json_t *p = list_events(&h, json_pack("{s:i, s:i}", "page", page, "page_size", 9));
+		json_t *pi = json_object_get(p, "events");
+		for (size_t i = 0; i < json_array_size(pi); i++)
+			assert_true(json_equal(json_array_get(pi, i), json_array_get(items, (size_t)page * 9 + i)));
+		json_decref(p);
+	}
+	json_t *created = list_events(&h, json_pack("{s:s}", "event_type", "task.created"));
+	assert_int_equal(total_of(created), 40);
+	json_decref(created);
+
+	/* a restart restores the latest snapshot and replays what follows it: same state, same history */
+	json_t *before = state_of(&h);
+	assert_int_equal(h_stop(&h), 0);
+	assert_true(h_start(&h));
+	json_t *after = state_of(&h);
+	assert_true(json_equal(before, after));
+	json_t *again = list_events(&h, json_pack("{s:i}", "page_size", 1000));
+	assert_true(json_equal(json_object_get(again, "events"), items));
+
+	/* and it goes on: more rotations, another restart */
+	size_t segs = h_journal_segment_count(&h);
+	create_tasks(&h, 20);
+	json_int_t seq = node_seq(&h);
+	assert_true(h_journal_segment_count(&h) > segs);
+	json_t *more = state_of(&h);
+	assert_int_equal(h_stop(&h), 0);
+	assert_true(h_start(&h));
+	json_t *more2 = state_of(&h);
+	assert_true(json_equal(more, more2));
+	assert_int_equal(node_seq(&h), seq);
+	json_t *journal2 = h_journal_events(&h);
+	assert_int_equal(json_array_size(journal2), (size_t)seq);
+	json_decref(journal2);
+	json_decref(more2);
+	json_decref(more);
+	json_decref(again);
+	json_decref(after);
+	json_decref(before);
+	json_decref(all);
+	json_decref(journal);
+	h_cleanup(&h);
+	(void)state;
+}
+
+static void move(const char *from, const char *to)
+{
+	assert_int_equal(rename(from, to), 0);
+}
+
+static void test_an_interrupted_rotation_is_finished_or_undone_at_start(void **state)
+{
+	struct h_node h;
+	start_rotating(&h, NULL);
+	create_tasks(&h, 20);
+	node_seq(&h);
+	assert_true(h_journal_segment_count(&h) >= 1);
+	json_t *before = state_of(&h);
+	json_int_t seq = node_seq(&h);
+	assert_int_equal(h_stop(&h), 0);
+	char path[512], next[600];
+	assert_true(h_journal_path(&h, path, sizeof path));
+	snprintf(next, sizeof next, "%s-next", path);
+
+	/* killed between the two renames: the old journal is a rotated file, the new one not in place yet */
+	move(path, next);
+	assert_true(h_start(&h));
+	assert_true(h_log_has(&h, "finishing a rotation"));
+	assert_int_equal(access(next, F_OK), -1);
+	json_t *after = state_of(&h);
+	assert_true(json_equal(before, after));
+	assert_int_equal(node_seq(&h), seq);
+	assert_int_equal(h_stop(&h), 0);
+
+	/* killed while writing the new file: it is dropped, the journal is untouched */
+	append(next, "{\"k\":\"S\",\"t\":1,\"seq\":1,\"core\":{");
+	assert_true(h_start(&h));
+	assert_true(h_log_has(&h, "did not finish"));
+	assert_int_equal(access(next, F_OK), -1);
+	json_t *after2 = state_of(&h);
+	assert_true(json_equal(before, after2));
+	json_decref(after2);
+	json_decref(after);
+	json_decref(before);
+	h_cleanup(&h);
+	(void)state;
+}
+
+/* Renames every rotated file as if it had ended in 2020 (same order). */
+static void age_segments(struct h_node *h)
+{
+	size_t n;
+	char **segs = h_journal_segments(h, &n);
+	for (size_t i = 0; i < n; i++) {
+		char old[600];
+		snprintf(old, sizeof old, "%s", segs[i]);
+		char *dot = strrchr(segs[i], '.');
+		snprintf(dot + 1, strlen(dot + 1) + 1, "%lld", 1577836800000LL + (long long)i); /* same length: 13 digits */
+		move(old, segs[i]);
+	}
+	h_free_paths(segs, n);
+}
+
+static unsigned long long seg_last_seq(const char *path)
+{
+	const char *name = strrchr(path, '/') + 1;
+	return strtoull(name + 8, NULL, 10);
+}
+
+static void test_rotated_files_past_the_retention_go_once_delivered(void **state)
+{
+	struct h_node h;
+	start_rotating(&h, "1");
+	create_tasks(&h, 20);
+	h_sleep_ms(1500); /* the callback cursor (no URL: every event needs no request) is recorded each second */
+	create_tasks(&h, 2);
+	int dead = h_free_port(); /* nothing listens there: delivery stops at the cursor */
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/cb", dead);
+	json_decref(h_call(&h, "workspace.update", json_pack("{s:s}", "event_callback_url", url)));
+	create_tasks(&h, 20);
+	json_t *before = state_of(&h);
+	assert_int_equal(h_stop(&h), 0);
+	unsigned long long cursor = h_journal_cursor(&h);
+	size_t n0;
+	char **segs = h_journal_segments(&h, &n0);
+	size_t delivered = 0;
+	for (size_t i = 0; i < n0; i++)
+		delivered += seg_last_seq(segs[i]) <= cursor;
+	h_free_paths(segs, n0);
+	assert_true(delivered >= 1);
+	assert_true(n0 - delivered >= 1);
+
+	/* a day later, as far as the files know: the delivered ones go, the others wait for the endpoint */
+	age_segments(&h);
+	assert_true(h_start(&h));
+	node_seq(&h); /* the removal runs after the answers of the first loop turn */
+	size_t n1;
+	segs = h_journal_segments(&h, &n1);
+	assert_int_equal(n1, n0 - delivered);
+	for (size_t i = 0; i < n1; i++)
+		assert_true(seg_last_seq(segs[i]) > cursor);
+	h_free_paths(segs, n1);
+	assert_true(h_log_has(&h, "past the retention"));
+	json_t *after = state_of(&h);
+	assert_true(json_equal(before, after));
+	json_decref(after);
+	json_decref(before);
+	h_cleanup(&h);
+	(void)state;
+}
+
+static void test_bad_rotation_options_are_refused(void **state)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "'%s/swb-node' --journal-segment-kb 1 --data /nonexistent 2>&1 | grep -q 'must be 16'",
+		 h_build_dir());
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "'%s/swb-node' --snapshot-interval 0 --data /nonexistent 2>&1 | grep -q 'must be 1'",
+		 h_build_dir());
+	assert_int_equal(system(cmd), 0);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +555,10 @@ int main(void)
 		cmocka_unit_test(test_events_list_reads_history_older_than_the_window),
 		cmocka_unit_test(test_compact_keeps_the_state_and_the_events_within_the_retention),
 		cmocka_unit_test(test_compact_keeps_events_the_callback_url_has_not_had),
+		cmocka_unit_test(test_rotation_snapshots_the_state_and_keeps_the_history),
+		cmocka_unit_test(test_an_interrupted_rotation_is_finished_or_undone_at_start),
+		cmocka_unit_test(test_rotated_files_past_the_retention_go_once_delivered),
+		cmocka_unit_test(test_bad_rotation_options_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
