@@ -18,11 +18,22 @@
  * Each measurement is the best of --runs; the two alternate so both see the
  * same disk state. The target is journal >= 50% of raw.
  *
+ * A second table measures the pause a rotation makes on the routing thread
+ * (node_journal_rotate: commit, snapshot the whole core into an S record, write
+ * and fdatasync journal-next, two renames, a directory fsync). Workspaces of 1k
+ * and 10k Available workers get 1k, then 10k open tasks through node_exec (the
+ * journaled path); each size rotates the same journal --rotation-runs times.
+ * Beside each rotation, in the same directory: the disk's cost for the new
+ * file's bytes (new file, one write, fdatasync, rename, directory fsync), and the
+ * CPU part alone (swb_core_snapshot, json_dumps of it, json_decref).
+ *
  * Usage: bench_journal [--dir DIR] [--events N] [--every-events N] [--batch N] [--runs N]
+ *                      [--rotation-runs N] [--rotation-only]
  *   DIR defaults to ./bench_journal.tmp (removed afterwards): put it on the disk
- *   the node's data directory lives on.
+ *   the node's data directory lives on. --rotation-only skips the throughput table.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -36,7 +47,9 @@
 #include <unistd.h>
 
 #include "eventlog.h"
+#include "log.h"
 #include "node_internal.h"
+#include "timefmt.h"
 #include "workspace_file.h"
 
 #define POOL_TASKS 1000   /* tasks run through a core to make the event pool (~9 events each) */
@@ -270,6 +283,265 @@ static char *read_range(const char *path, off_t start, uint64_t len)
 	return buf;
 }
 
+/* ---- rotation: the pause of node_journal_rotate ---- */
+
+#define ROT_BATCH 64 /* tasks per commit while filling a workspace, as a busy node's group commit */
+
+/* A workspace as the node holds it, with a count of the reservations its core made. */
+struct rot_ws {
+	struct wspace w; /* first: the event sink's ctx is &w */
+	struct node n;
+	int64_t now;
+	size_t tasks, reserved;
+};
+
+struct rot_row {
+	size_t workers, tasks, reserved;
+	size_t snap_bytes, file_bytes;                 /* the S line, the whole new journal */
+	double build_ms, dumps_ms, free_ms;            /* swb_core_snapshot, json_dumps, decref (medians) */
+	double rot_best, rot_med, base_best, base_med; /* ms */
+};
+
+/* The node's sink (node.c's on_event): the window, then the journal. Counts reservations. */
+static void rot_sink(void *ctx, const struct swb_event *ev)
+{
+	struct rot_ws *r = ctx;
+	swb_eventlog_append(r->w.events, ev);
+	node_journal_event(&r->w, ev);
+	if (strcmp(ev->type, "reservation.created") == 0)
+		r->reserved++;
+}
+
+/* The default workspace with its eight agents replaced by n generated ones, all Available. New reference. */
+static json_t *rot_doc(const json_t *base, size_t n)
+{
+	static const char *const skills[] = { "sales", "support", "sales\",\"support" };
+	json_t *doc = json_deep_copy(base), *workers = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char name[32], attrs[256];
+		snprintf(name, sizeof name, "agent%05zu", i);
+		snprintf(attrs, sizeof attrs,
+			 "{\"skills\":[\"%s\"],\"languages\":[\"en\"%s],\"level\":%zu,\"contact_uri\":\"client:%s\"}",
+			 skills[i % 3], i % 4 ? "" : ",\"es\"", 1 + i % 3, name);
+		json_array_append_new(workers, json_pack("{s:s, s:s, s:o}", "friendly_name", name, "activity_sid",
+							 "Available", "attributes", json_loads(attrs, 0, NULL)));
+	}
+	json_object_set_new(doc, "workers", workers);
+	return doc;
+}
+
+/* A node and a workspace of nworkers with its journal in DIR/rotation-N. */
+static struct rot_ws *rot_open(const char *dir, const json_t *base, size_t nworkers)
+{
+	struct rot_ws *r = calloc(1, sizeof *r);
+	if (!r)
+		abort();
+	r->n.opts.fsync_mode = "group";
+	snprintf(r->n.account_sid, sizeof r->n.account_sid, "AC00000000000000000000000000000001");
+	r->w.n = &r->n;
+	snprintf(r->w.sid, sizeof r->w.sid, "WS00000000000000000000000000000001");
+	snprintf(r->w.dir, sizeof r->w.dir, "%s/rotation-%zu", dir, nworkers);
+	rm_dir(r->w.dir);
+	mkdir(r->w.dir, 0700);
+	r->w.events = swb_eventlog_new(SWB_EVENTLOG_WINDOW);
+	json_t *doc = rot_doc(base, nworkers);
+	if (node_journal_create(&r->w, doc, 7, rot_sink) != 0) {
+		fprintf(stderr, "bench_journal: cannot create a journal in %s\n", r->w.dir);
+		exit(1);
+	}
+	json_decref(doc);
+	r->now = swb_wall_ms();
+	return r;
+}
+
+static void rot_close(struct rot_ws *r)
+{
+	node_journal_close(&r->w);
+	swb_core_free(r->w.core);
+	swb_eventlog_free(r->w.events);
+	rm_dir(r->w.dir);
+	free(r);
+}
+
+/* Creates tasks through the journaled path until the workspace holds `upto` (none is accepted or ended). */
+static void rot_fill(struct rot_ws *r, size_t upto)
+{
+	struct swb_err err;
+	while (r->tasks < upto) {
+		json_t *a = json_pack("{s:{s:s, s:i, s:s}}", "attributes", "department",
+				      r->tasks % 2 ? "sales" : "support", "n", (int)r->tasks, "from", "+15550100123");
+		if (node_exec(&r->w, ++r->now, NULL, "tasks.create", a, NULL, &err) != SWB_OK) {
+			fprintf(stderr, "bench_journal: tasks.create: %s\n", err.msg);
+			exit(1);
+		}
+		json_decref(a);
+		if (++r->tasks % ROT_BATCH == 0)
+			node_journal_commit(&r->w);
+	}
+	node_journal_commit(&r->w);
+	r->w.callback_cursor = swb_core_last_seq(r->w.core); /* no URL: the cursor follows the newest event */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double ms_since(int64_t t0)
+{
+	return (double)(mono_ns() - t0) / 1e6;
+}
+
+/* The snapshot alone: build, serialize (as the S record does), free; ms into t[0..2]. Its length. */
+static size_t rot_snapshot(const struct rot_ws *r, double t[3])
+{
+	int64_t t0 = mono_ns();
+	json_t *snap = swb_core_snapshot(r->w.core);
+	t[0] = ms_since(t0);
+	t0 = mono_ns();
+	char *s = json_dumps(snap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	t[1] = ms_since(t0);
+	size_t len = s ? strlen(s) : 0;
+	t0 = mono_ns();
+	free(s);
+	json_decref(snap);
+	t[2] = ms_since(t0);
+	return len;
+}
+
+/* The rotated files (journal.<seq>.<t>) of dir removed: each run leaves one. */
+static void rot_remove_segments(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[sizeof ((struct wspace *)0)->dir + 264]; /* dir, /, a d_name */
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, "journal.", 8) == 0) {
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+}
+
+/* ms for what the disk costs for the new journal's bytes: a new file, one write, fdatasync, a rename
+ * and a directory fsync, in the journal's directory. */
+static double rot_baseline(const char *dir, const char *data, size_t len)
+{
+	char next[4300], cur[4300];
+	snprintf(next, sizeof next, "%s/base-next", dir);
+	snprintf(cur, sizeof cur, "%s/base", dir);
+	unlink(next);
+	unlink(cur);
+	int64_t t0 = mono_ns();
+	int fd = open(next, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	int dfd = -1;
+	if (fd < 0 || write_all(fd, data, len) != 0 || fdatasync(fd) != 0 || rename(next, cur) != 0 ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		fprintf(stderr, "bench_journal: baseline in %s: %s\n", dir, strerror(errno));
+		exit(1);
+	}
+	double ms = ms_since(t0);
+	close(dfd);
+	close(fd);
+	unlink(cur);
+	return ms;
+}
+
+/* One rotation, timed; the new journal read back into *data (malloc'd), its size in *len. */
+static double rot_once(struct rot_ws *r, char **data, size_t *len)
+{
+	int64_t t0 = mono_ns();
+	if (node_journal_rotate(&r->w, ++r->now) != 0) {
+		fprintf(stderr, "bench_journal: node_journal_rotate failed in %s\n", r->w.dir);
+		exit(1);
+	}
+	double ms = ms_since(t0);
+	char path[4300];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/journal", r->w.dir);
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "bench_journal: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	*len = (size_t)st.st_size;
+	*data = read_range(path, 0, *len);
+	rot_remove_segments(r->w.dir);
+	return ms;
+}
+
+#define ROT_MAX_RUNS 64
+
+/* runs rotations of the same journal, each followed by its baseline, and the snapshot alone. */
+static void rot_measure(struct rot_ws *r, int runs, struct rot_row *row)
+{
+	double rot[ROT_MAX_RUNS], base[ROT_MAX_RUNS], part[3][ROT_MAX_RUNS];
+	for (int i = 0; i < runs; i++) {
+		char *data;
+		size_t len;
+		rot[i] = rot_once(r, &data, &len);
+		base[i] = rot_baseline(r->w.dir, data, len);
+		row->file_bytes = len;
+		row->snap_bytes = (size_t)((char *)memchr(data, '\n', len) + 1 - data);
+		free(data);
+		double t[3];
+		rot_snapshot(r, t);
+		for (int k = 0; k < 3; k++)
+			part[k][i] = t[k];
+	}
+	row->rot_med = median(rot, runs); /* sorts: [0] is the best */
+	row->base_med = median(base, runs);
+	row->rot_best = rot[0];
+	row->base_best = base[0];
+	row->build_ms = median(part[0], runs);
+	row->dumps_ms = median(part[1], runs);
+	row->free_ms = median(part[2], runs);
+	row->tasks = r->tasks;
+	row->reserved = r->reserved;
+}
+
+static void rot_print(const struct rot_row *x)
+{
+	printf("%7zu %6zu %8zu %9.0f %9.0f %8.1f %8.1f %7.1f %8.1f %8.1f %8.1f %8.1f %7.1fx\n", x->workers, x->tasks,
+	       x->reserved, (double)x->snap_bytes / 1024, (double)x->file_bytes / 1024, x->build_ms, x->dumps_ms,
+	       x->free_ms, x->rot_best, x->rot_med, x->base_best, x->base_med, x->rot_med / x->base_med);
+}
+
+/* The rotation table: 1k and 10k workers, each with 1k then 10k open tasks. */
+static void run_rotation(const char *dir, const json_t *base, int runs)
+{
+	static const size_t workers[] = { 1000, 10000 }, tasks[] = { 1000, 10000 };
+	printf("rotation: node_journal_rotate of a workspace with N Available workers (default workspace's queues and "
+	       "workflow) and open tasks (created, not accepted: reserved while a skilled worker is free, else "
+	       "pending); %d runs, each rotating the same journal again; ms\n\n", runs);
+	printf("%7s %6s %8s %9s %9s %8s %8s %7s %8s %8s %8s %8s %8s\n", "workers", "tasks", "reserved", "S KB",
+	       "file KB", "snapshot", "dumps", "free", "rot best", "rot med", "base bst", "base med", "rot/base");
+	for (size_t i = 0; i < 2; i++) {
+		int64_t t0 = mono_ns();
+		struct rot_ws *r = rot_open(dir, base, workers[i]);
+		for (size_t k = 0; k < 2; k++) {
+			rot_fill(r, tasks[k]);
+			struct rot_row row = { 0 };
+			rot_measure(r, runs, &row);
+			row.workers = workers[i];
+			rot_print(&row);
+			fflush(stdout);
+		}
+		rot_close(r);
+		fprintf(stderr, "bench_journal: %zu workers took %.1f s\n", workers[i], ms_since(t0) / 1000);
+	}
+	printf("\nsnapshot, dumps, free: swb_core_snapshot, json_dumps of it, json_decref (medians), the CPU part of a "
+	       "rotation; base: a new file of the new journal's bytes, write, fdatasync, rename, directory fsync in the "
+	       "same directory; rot/base: medians\n");
+}
+
 static void print_machine(const char *dir)
 {
 	struct utsname u;
@@ -294,54 +566,73 @@ static void print_machine(const char *dir)
 	printf("disk: %s (filesystem type %s)\n", dir, fs);
 }
 
-int main(int argc, char **argv)
+struct args {
+	const char *dir;
+	size_t nev, nev_every, batch;
+	int runs, rot_runs;
+	bool rotation_only;
+};
+
+static int usage(void)
 {
-	const char *dir = "bench_journal.tmp";
-	size_t nev = 200000, nev_every = 5000, batch = 64;
-	int runs = 3;
+	fprintf(stderr, "usage: bench_journal [--dir DIR] [--events N] [--every-events N] [--batch N] [--runs N]\n"
+			"                     [--rotation-runs N] [--rotation-only]\n");
+	return 2;
+}
+
+/* 0, or the exit status for bad arguments (reported). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	*a = (struct args){ .dir = "bench_journal.tmp", .nev = 200000, .nev_every = 5000, .batch = 64, .runs = 3,
+			    .rot_runs = 5 };
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
-			dir = argv[++i];
-		else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
-			nev = strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--every-events") == 0 && i + 1 < argc)
-			nev_every = strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
-			batch = strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
-			runs = atoi(argv[++i]);
-		else {
-			fprintf(stderr, "usage: bench_journal [--dir DIR] [--events N] [--every-events N] [--batch N] [--runs N]\n");
-			return 2;
-		}
+		bool more = i + 1 < argc;
+		if (strcmp(argv[i], "--dir") == 0 && more)
+			a->dir = argv[++i];
+		else if (strcmp(argv[i], "--events") == 0 && more)
+			a->nev = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--every-events") == 0 && more)
+			a->nev_every = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--batch") == 0 && more)
+			a->batch = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--runs") == 0 && more)
+			a->runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--rotation-runs") == 0 && more)
+			a->rot_runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--rotation-only") == 0)
+			a->rotation_only = true;
+		else
+			return usage();
 	}
-	if (!nev || !nev_every || !batch || runs < 1) {
-		fprintf(stderr, "bench_journal: counts must be positive\n");
+	if (!a->nev || !a->nev_every || !a->batch || a->runs < 1 || a->rot_runs < 1 || a->rot_runs > ROT_MAX_RUNS) {
+		fprintf(stderr, "bench_journal: counts must be positive (--rotation-runs at most %d)\n", ROT_MAX_RUNS);
 		return 2;
 	}
-	mkdir(dir, 0700);
-	struct swb_err err;
-	json_t *doc = swb_workspace_read(NULL, &err);
+	return 0;
+}
+
+/* The throughput table: journal against raw in each fsync mode. */
+static void run_throughput(const struct args *a, json_t *doc)
+{
 	struct pool pool = { 0 };
 	make_pool(doc, &pool);
-	print_machine(dir);
 	printf("events: %zu distinct ones from %d tasks (create, accept, complete) of the default workspace, replayed "
-	       "with new sequence numbers; best of %d runs\n\n", pool.n, POOL_TASKS, runs);
+	       "with new sequence numbers; best of %d runs\n\n", pool.n, POOL_TASKS, a->runs);
 	printf("%-6s %8s %6s %9s %8s %12s %12s %9s %9s %7s %14s %7s\n", "mode", "events", "batch", "bytes/ev", "fsyncs",
 	       "journal ev/s", "raw ev/s", "jrnl MB/s", "raw MB/s", "j/raw", "+serialize/s", "s/raw");
 	static const char *const modes[] = { "group", "every", "none" };
 	bool met = true;
 	for (size_t m = 0; m < 3; m++) {
 		bool every = strcmp(modes[m], "every") == 0;
-		size_t n = every ? nev_every : nev, b = every ? 1 : batch;
+		size_t n = every ? a->nev_every : a->nev, b = every ? 1 : a->batch;
 		struct result best_j = { 0 }, best_r = { 0 };
 		struct chunks ch = { 0 };
-		for (int r = 0; r < runs; r++) {
+		for (int r = 0; r < a->runs; r++) {
 			char path[4300];
 			off_t start;
-			struct result j = run_journal(dir, modes[m], doc, &pool, n, b, &ch, &start, path, sizeof path);
+			struct result j = run_journal(a->dir, modes[m], doc, &pool, n, b, &ch, &start, path, sizeof path);
 			char *data = read_range(path, start, j.bytes);
-			struct result raw = run_raw(dir, modes[m], data, &ch);
+			struct result raw = run_raw(a->dir, modes[m], data, &ch);
 			free(data);
 			if (!best_j.secs || j.secs + j.ser_secs < best_j.secs + best_j.ser_secs)
 				best_j = j;
@@ -357,9 +648,27 @@ int main(int argc, char **argv)
 		       sr, 100 * sr / rr);
 		met &= jr >= rr / 2;
 	}
-	printf("\ntarget (journal >= 50%% of raw in every mode): %s\n", met ? "met" : "NOT met");
+	printf("\ntarget (journal >= 50%% of raw in every mode): %s\n\n", met ? "met" : "NOT met");
 	free_pool(&pool);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc != 0)
+		return rc;
+	swb_log_init("bench_journal", SWB_LOG_WARN); /* not a line per rotation */
+	mkdir(a.dir, 0700);
+	struct swb_err err;
+	json_t *doc = swb_workspace_read(NULL, &err);
+	print_machine(a.dir);
+	if (!a.rotation_only)
+		run_throughput(&a, doc);
+	else
+		printf("\n");
+	run_rotation(a.dir, doc, a.rot_runs);
 	json_decref(doc);
-	rm_dir(dir);
+	rm_dir(a.dir);
 	return 0;
 }
