@@ -486,6 +486,7 @@ static void rot_measure(struct rot_ws *r, int runs, struct rot_row *row)
 	for (int i = 0; i < runs; i++) {
 		char *data;
 		size_t len;
+		rot_fill(r, r->tasks + 1); /* a rotation needs an event since the last one */
 		rot[i] = rot_once(r, &data, &len);
 		base[i] = rot_baseline(r->w.dir, data, len);
 		row->file_bytes = len;

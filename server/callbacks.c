@@ -22,8 +22,7 @@
  * Which URL and filter apply is read when an event is about to be sent (the
  * workspace's current settings, reloaded on workspace.updated): with no URL the
  * cursor simply follows the newest event. Skipped (filtered) events move the
- * cursor without a request; that position (with or without a URL: rotated
- * journal files are removed only behind it) is recorded at most once per
+ * cursor without a request; that position is recorded at most once per
  * CB_RECORD_MS, so a crash may re-examine (never re-send) a second of them.
  *
  * Work per loop turn is bounded (CB_BUDGET_* events examined), so a long
@@ -498,8 +497,7 @@ void callbacks_tick(struct node *n, int64_t now)
 		struct wspace *w = n->ws[i];
 		struct cbws *st = state_of(n, w);
 		pump(n, w, st, now, CB_BUDGET_TICK);
-		/* with no URL too: rotated journal files are removed only once the cursor is past them */
-		if (st->cursor > st->recorded && now - st->recorded_at >= CB_RECORD_MS)
+		if (st->url && st->cursor > st->recorded && now - st->recorded_at >= CB_RECORD_MS)
 			record(w, st, now);
 	}
 	for (struct cbws **pp = n->callbacks ? &n->callbacks->head : NULL; pp && *pp;) {

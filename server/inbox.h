@@ -12,6 +12,7 @@ enum swb_in_kind {
 	SWB_IN_PIPE_GONE,   /* u: the nng pipe id that closed */
 	SWB_IN_HTTP,        /* ptr: an HTTP gateway job */
 	SWB_IN_CALLBACK,    /* ptr: a finished outbound HTTP callback */
+	SWB_IN_WAKE,        /* nothing: a background job (journal rotation) finished; the loop turn picks it up */
 };
 
 struct swb_in {

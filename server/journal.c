@@ -26,8 +26,9 @@
  * grown by --journal-segment-kb, or inputs arrived and --snapshot-interval
  * passed, the file becomes DIR/journal.<last seq>.<ms> and a new journal
  * starts with an S record, a copy of the newest event and a C record, written
- * and synced before the renames (a crash leaves one or the other; the start
- * finishes or undoes a half-done rotation). Readers go through the rotated
+ * by a thread of its own (struct rotation) and completed with the records
+ * appended meanwhile, synced before the renames (a crash leaves one or the
+ * other; the start finishes or undoes a half-done rotation). Readers go through the rotated
  * files and on into the live one; the rotated files whose events are past the
  * retention and delivered to the EventCallbackURL are removed.
  */
@@ -35,6 +36,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +46,7 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "inbox.h"
 #include "log.h"
 #include "node_internal.h"
 #include "timefmt.h"
@@ -101,9 +105,14 @@ struct swb_journal {
 	size_t nsegs, segcap;
 	uint64_t rotations;
 	int64_t prune_at, rotate_retry_at;
+	struct rotation *rot; /* a rotation in progress (below) */
 	int pend;          /* an index candidate: 0 none, 1 in staged, 2 in buf (off relative to it) */
 	struct jidx pend_e;
 };
+
+struct rotation;
+static void rotation_abandon(struct rotation *r);
+static bool e_peek(const char *line, size_t len, uint64_t *seq, int64_t *ts);
 
 static void idx_add(struct swb_journal *j, uint64_t seq, int64_t ts, off_t off)
 {
@@ -364,6 +373,8 @@ void node_journal_close(struct wspace *w)
 	if (!j)
 		return;
 	node_journal_commit(w);
+	if (j->rot)
+		rotation_abandon(j->rot); /* the journal is complete without it */
 	close(j->fd);
 	free(j->buf);
 	free(j->staged);
@@ -470,25 +481,55 @@ static int recover_rotation(const char *dir)
 	return 0;
 }
 
+/* The S record of w's state at its last seq: a new reference, or NULL. */
+static json_t *snapshot_record(struct wspace *w, int64_t now)
+{
+	return json_pack("{s:s, s:I, s:I, s:o}", "k", "S", "t", (json_int_t)now, "seq",
+			 (json_int_t)swb_core_last_seq(w->core), "core", swb_core_snapshot(w->core));
+}
+
 char *node_journal_snapshot_text(struct wspace *w, int64_t now)
 {
-	json_t *rec = json_pack("{s:s, s:I, s:I, s:o}", "k", "S", "t", (json_int_t)now, "seq",
-				(json_int_t)swb_core_last_seq(w->core), "core", swb_core_snapshot(w->core));
+	json_t *rec = snapshot_record(w, now);
 	char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(rec);
 	return text;
 }
 
-/* The first lines of a new file: the state at the last seq, the newest event (so the window knows where the
- * sequence stands), the callback cursor. *head_len: the S line's length. */
-static int new_file_head(struct wspace *w, int64_t now, char **buf, size_t *len, size_t *cap, size_t *head_len)
+/*
+ * A rotation in progress. The routing thread takes the snapshot (the core's
+ * state as a jansson tree, whose shared members, attributes and workflow
+ * configurations, the core only ever replaces, never changes in place) and
+ * the lines that follow it; a thread of its own turns the tree into text,
+ * writes DIR/journal-next, syncs it and frees the tree, which is most of the
+ * work. Meanwhile records keep going to the journal; when the thread is done,
+ * the routing thread copies what was appended since (from `from`) to
+ * journal-next, syncs it and does the renames.
+ */
+struct rotation {
+	pthread_t thread;
+	atomic_int state; /* ROT_RUNNING, then ROT_WRITTEN or ROT_FAILED */
+	json_t *rec;      /* the S record: the thread's to dump and free */
+	char *tail;       /* the newest event and the callback cursor, framed: written after the S line */
+	size_t tail_len;
+	int fd, err;
+	char path[SWB_PATH_MAX + 96];
+	uint64_t seq;     /* the snapshot's */
+	int64_t t;
+	off_t from;       /* journal bytes from here on are copied to journal-next at the end */
+	size_t head_len;  /* the S line's length */
+	off_t written;    /* bytes in journal-next */
+	bool thread_started;
+	swb_inbox *wake; /* told when the thread is done (NULL: nobody polls, e.g. a benchmark) */
+	int64_t started_ms, built_ms;
+};
+
+enum { ROT_RUNNING, ROT_WRITTEN, ROT_FAILED };
+
+/* The newest event (so a restarted node's window knows where the sequence stands) and the callback cursor,
+ * as the lines that follow a new file's S record. */
+static void head_lines(struct wspace *w, int64_t now, char **buf, size_t *len, size_t *cap)
 {
-	char *text = node_journal_snapshot_text(w, now);
-	if (!text)
-		return -1;
-	add_line(buf, len, cap, text);
-	free(text);
-	*head_len = *len;
 	const struct swb_evrec *r = swb_eventlog_get_latest(w->events);
 	if (r && r->seq == swb_core_last_seq(w->core))
 		frame_event(buf, len, cap, r->json, r->len);
@@ -498,21 +539,204 @@ static int new_file_head(struct wspace *w, int64_t now, char **buf, size_t *len,
 			 (unsigned long long)w->callback_cursor);
 		add_line(buf, len, cap, line);
 	}
+}
+
+static void *rotation_main(void *arg)
+{
+	struct rotation *r = arg;
+	char *text = json_dumps(r->rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(r->rec); /* most of a large snapshot's cost, off the routing thread */
+	r->rec = NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1;
+	if (text) {
+		add_line(&buf, &len, &cap, text);
+		free(text);
+		r->head_len = len;
+		grow_append(&buf, &len, &cap, r->tail, r->tail_len);
+		rc = node_write_all(r->fd, buf, len) == 0 && fdatasync(r->fd) == 0 ? 0 : -1;
+		r->err = rc ? errno : 0;
+	} else {
+		r->err = ENOMEM;
+	}
+	free(buf);
+	r->written = (off_t)len;
+	atomic_store(&r->state, rc == 0 ? ROT_WRITTEN : ROT_FAILED);
+	if (r->wake)
+		swb_inbox_push(r->wake, SWB_IN_WAKE, NULL, 0); /* the routing thread finishes the rotation */
+	return NULL;
+}
+
+static void rotation_free(struct rotation *r)
+{
+	json_decref(r->rec);
+	free(r->tail);
+	free(r);
+}
+
+/* Starts a rotation at the last seq: 0, or -1 (logged or not at a record boundary; nothing changed). */
+static int rotation_start(struct wspace *w, int64_t now)
+{
+	struct swb_journal *j = w->journal;
+	node_journal_commit(w);
+	if (j->slen)
+		return -1; /* events staged outside a core call: not at a record boundary */
+	struct rotation *r = calloc(1, sizeof *r);
+	if (!r)
+		abort();
+	r->started_ms = swb_mono_ms();
+	r->seq = swb_core_last_seq(w->core);
+	r->t = now;
+	r->from = j->size;
+	snprintf(r->path, sizeof r->path, "%s/journal-next", j->dir);
+	r->rec = snapshot_record(w, now);
+	size_t cap = 0;
+	head_lines(w, now, &r->tail, &r->tail_len, &cap);
+	r->fd = open(r->path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (!r->rec || r->fd < 0 || flock(r->fd, LOCK_EX | LOCK_NB) != 0) {
+		swb_warn("journal %s: cannot start %s (%s); rotating later", j->path, r->path, strerror(errno));
+		if (r->fd >= 0)
+			close(r->fd);
+		unlink(r->path);
+		rotation_free(r);
+		return -1;
+	}
+	r->built_ms = swb_mono_ms();
+	r->wake = w->n ? w->n->inbox : NULL;
+	if (pthread_create(&r->thread, NULL, rotation_main, r) != 0)
+		rotation_main(r); /* no thread: do it here */
+	else
+		r->thread_started = true;
+	j->rot = r;
+	return 0;
+}
+/* Joins the thread; frees the rotation and its file when it did not make it. */
+static void rotation_join(struct rotation *r)
+{
+	if (r->thread_started)
+		pthread_join(r->thread, NULL);
+	r->thread_started = false;
+}
+
+static void rotation_abandon(struct rotation *r)
+{
+	rotation_join(r);
+	close(r->fd);
+	unlink(r->path);
+	rotation_free(r);
+}
+
+/* The journal's bytes from off to its end (committed), read back; NULL with errno. */
+static char *read_back(struct swb_journal *j, off_t off, size_t n)
+{
+	char *buf = malloc(n ? n : 1);
+	if (!buf)
+		abort();
+	for (size_t got = 0; got < n;) {
+		ssize_t k = pread(j->fd, buf + got, n - got, off + (off_t)got);
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)k;
+	}
+	return buf;
+}
+
+/* Indexes the events and counts the inputs of records copied into the new file at base. */
+static void index_copied(struct swb_journal *j, const char *buf, size_t n, off_t base)
+{
+	for (size_t at = 0; at < n;) {
+		const char *nl = memchr(buf + at, '\n', n - at);
+		size_t len = nl ? (size_t)(nl - (buf + at)) : n - at;
+		uint64_t seq;
+		int64_t ts;
+		if (e_peek(buf + at, len, &seq, &ts)) {
+			if (idx_wants(j, seq))
+				idx_add(j, seq, ts, base + (off_t)at);
+		} else if (len > 6 && (strncmp(buf + at, "{\"k\":\"X\"", 8) == 0 || strncmp(buf + at, "{\"k\":\"T\"", 8) == 0)) {
+			j->inputs++;
+		}
+		at += len + 1;
+	}
+}
+
+/* The renames: journal becomes segment g, journal-next the journal. 0, or -1 (nothing changed). */
+static int rotation_rename(struct swb_journal *j, struct rotation *r, const struct jseg *g)
+{
+	char seg[SWB_PATH_MAX + 160];
+	seg_path(j, g, seg, sizeof seg);
+	if (rename(j->path, seg) != 0) {
+		swb_warn("journal %s: cannot rename it to %s (%s); rotating later", j->path, seg, strerror(errno));
+		return -1;
+	}
+	if (rename(r->path, j->path) != 0 || node_fsync_dir(j->dir) != 0) {
+		/* the old file must not take more records under its new name: a restart finishes the rotation */
+		swb_error("journal %s: cannot rename %s into place (%s); stopping", j->path, r->path, strerror(errno));
+		abort();
+	}
 	return 0;
 }
 
-/* Writes and syncs DIR/journal-next; its descriptor (locked), or -1 (logged). */
-static int write_next(struct swb_journal *j, const char *path, const char *buf, size_t len)
+/* Ends the rotation in progress (its thread done): 0 when the journal rotated, -1 when it did not (logged). */
+static int rotation_finish(struct wspace *w, int64_t now)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || node_write_all(fd, buf, len) != 0 || fdatasync(fd) != 0) {
-		swb_warn("journal %s: cannot write %s (%s); rotating later", j->path, path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(path);
+	struct swb_journal *j = w->journal;
+	struct rotation *r = j->rot;
+	j->rot = NULL;
+	rotation_join(r);
+	int64_t t0 = swb_mono_ms();
+	if (atomic_load(&r->state) != ROT_WRITTEN) {
+		swb_warn("journal %s: cannot write %s (%s); rotating later", j->path, r->path, strerror(r->err));
+		rotation_abandon(r);
 		return -1;
 	}
-	return fd;
+	node_journal_commit(w);
+	size_t n = (size_t)(j->size - r->from);
+	char *copied = read_back(j, r->from, n);
+	if (!copied || (n && (node_write_all(r->fd, copied, n) != 0 || fdatasync(r->fd) != 0))) {
+		swb_warn("journal %s: cannot copy its last records to %s (%s); rotating later", j->path, r->path,
+			 strerror(errno));
+		free(copied);
+		rotation_abandon(r);
+		return -1;
+	}
+	struct jseg g = { .last_seq = swb_core_last_seq(w->core), .t_end = now, .size = j->size };
+	if (j->nsegs && g.t_end <= j->segs[j->nsegs - 1].t_end)
+		g.t_end = j->segs[j->nsegs - 1].t_end + 1; /* names stay unique and ordered */
+	if (j->nsegs && g.last_seq <= j->segs[j->nsegs - 1].last_seq) {
+		free(copied); /* no event since the last rotation: nothing to rotate (readers need distinct last seqs) */
+		rotation_abandon(r);
+		return -1;
+	}
+	if (rotation_rename(j, r, &g) != 0) {
+		free(copied);
+		rotation_abandon(r);
+		return -1;
+	}
+	close(j->fd);
+	j->fd = r->fd;
+	seg_add(j, g);
+	j->size = j->base_size = r->written + (off_t)n; /* growth counts from here: the copied records are not new */
+	j->body_off = (off_t)r->head_len;
+	j->nidx = 0;
+	j->pend = 0;
+	j->snap_seq = r->seq;
+	j->opened_at = r->t;
+	j->inputs = 0;
+	index_copied(j, copied, n, r->written);
+	free(copied);
+	j->rotations++;
+	j->bytes += (uint64_t)j->size;
+	swb_info("journal %s: rotated at seq %llu (%lld bytes); snapshot at seq %llu, %zu bytes: %lld ms on the routing "
+		 "thread, %lld ms written aside", j->path, (unsigned long long)g.last_seq, (long long)g.size,
+		 (unsigned long long)r->seq, r->head_len, (long long)(r->built_ms - r->started_ms + swb_mono_ms() - t0),
+		 (long long)(t0 - r->built_ms));
+	rotation_free(r);
+	return 0;
 }
 
 int node_journal_rotate(struct wspace *w, int64_t now)
@@ -520,61 +744,34 @@ int node_journal_rotate(struct wspace *w, int64_t now)
 	struct swb_journal *j = w->journal;
 	if (!j || j->replaying || !w->core)
 		return -1;
-	node_journal_commit(w);
-	if (j->slen)
-		return -1; /* events staged outside a core call: not at a record boundary */
-	char *buf = NULL, next[SWB_PATH_MAX + 96], seg[SWB_PATH_MAX + 160];
-	size_t len = 0, cap = 0, head_len = 0;
-	int64_t t0 = swb_mono_ms();
-	if (new_file_head(w, now, &buf, &len, &cap, &head_len) != 0) {
-		free(buf);
+	if (j->rot && rotation_finish(w, now) == 0 && swb_core_last_seq(w->core) == j->snap_seq)
+		return 0; /* the one in progress was enough */
+	if (rotation_start(w, now) != 0)
 		return -1;
-	}
-	snprintf(next, sizeof next, "%s/journal-next", j->dir);
-	int fd = write_next(j, next, buf, len);
-	free(buf);
-	if (fd < 0)
-		return -1;
-	struct jseg g = { .last_seq = swb_core_last_seq(w->core), .t_end = now, .size = j->size };
-	if (j->nsegs && g.t_end <= j->segs[j->nsegs - 1].t_end)
-		g.t_end = j->segs[j->nsegs - 1].t_end + 1; /* names stay unique and ordered */
-	seg_path(j, &g, seg, sizeof seg);
-	if (rename(j->path, seg) != 0) {
-		swb_warn("journal %s: cannot rename it to %s (%s); rotating later", j->path, seg, strerror(errno));
-		close(fd);
-		unlink(next);
-		return -1;
-	}
-	if (rename(next, j->path) != 0 || node_fsync_dir(j->dir) != 0) {
-		/* the old file must not take more records under its new name: a restart finishes the rotation */
-		swb_error("journal %s: cannot rename %s into place (%s); stopping", j->path, next, strerror(errno));
-		abort();
-	}
-	close(j->fd);
-	j->fd = fd;
-	seg_add(j, g);
-	j->size = j->base_size = (off_t)len;
-	j->body_off = (off_t)head_len;
-	j->nidx = 0;
-	j->pend = 0;
-	j->snap_seq = g.last_seq;
-	j->opened_at = now;
-	j->inputs = 0;
-	j->rotations++;
-	j->bytes += len;
-	swb_info("journal %s: rotated at seq %llu (%lld bytes) in %lld ms; snapshot %zu bytes", j->path,
-		 (unsigned long long)g.last_seq, (long long)g.size, (long long)(swb_mono_ms() - t0), head_len);
-	return 0;
+	return rotation_finish(w, now);
+}
+
+/* Whether the workspace has an event_callback_url now (without one, no event waits for delivery). */
+static bool has_callback_url(struct wspace *w)
+{
+	json_t *ws = NULL;
+	if (node_exec(w, swb_wall_ms(), NULL, "workspace.fetch", NULL, &ws, NULL) != SWB_OK)
+		return true; /* unknown: keep everything */
+	const char *url = json_string_value(json_object_get(ws, "event_callback_url"));
+	bool has = url && *url;
+	json_decref(ws);
+	return has;
 }
 
 int node_journal_prune(struct wspace *w, int64_t cutoff)
 {
 	struct swb_journal *j = w->journal;
-	if (!j)
+	if (!j || !j->nsegs || j->segs[0].t_end >= cutoff)
 		return 0;
+	uint64_t delivered = has_callback_url(w) ? w->callback_cursor : UINT64_MAX;
 	size_t k = 0;
 	char path[SWB_PATH_MAX + 160];
-	while (k < j->nsegs && j->segs[k].t_end < cutoff && j->segs[k].last_seq <= w->callback_cursor) {
+	while (k < j->nsegs && j->segs[k].t_end < cutoff && j->segs[k].last_seq <= delivered) {
 		seg_path(j, &j->segs[k], path, sizeof path);
 		if (unlink(path) != 0 && errno != ENOENT) {
 			swb_warn("journal: cannot remove %s: %s", path, strerror(errno));
@@ -599,12 +796,18 @@ void node_journal_maintain(struct wspace *w, int64_t now)
 	const struct swb_node_opts *o = &w->n->opts;
 	off_t seg_bytes = (off_t)(o->journal_segment_kb > 0 ? o->journal_segment_kb : JOURNAL_SEGMENT_KB) * 1024;
 	int64_t every = (int64_t)(o->snapshot_interval_s > 0 ? o->snapshot_interval_s : JOURNAL_SNAPSHOT_INTERVAL_S) * 1000;
-	bool due = j->size - j->base_size >= seg_bytes || (j->inputs > 0 && now - j->opened_at >= every);
+	/* a rotated file holds events past the one before it: file_after relies on distinct last seqs */
+	bool fresh = swb_core_last_seq(w->core) > (j->nsegs ? j->segs[j->nsegs - 1].last_seq : j->snap_seq);
+	bool due = fresh && (j->size - j->base_size >= seg_bytes || (j->inputs > 0 && now - j->opened_at >= every));
 	bool rotated = false;
-	if (due && now >= j->rotate_retry_at) {
-		rotated = node_journal_rotate(w, now) == 0;
-		if (!rotated)
-			j->rotate_retry_at = now + JOURNAL_ROTATE_RETRY_MS;
+	if (j->rot) {
+		if (atomic_load(&j->rot->state) != ROT_RUNNING && j->slen == 0) {
+			rotated = rotation_finish(w, now) == 0;
+			if (!rotated)
+				j->rotate_retry_at = now + JOURNAL_ROTATE_RETRY_MS;
+		}
+	} else if (due && now >= j->rotate_retry_at && rotation_start(w, now) != 0) {
+		j->rotate_retry_at = now + JOURNAL_ROTATE_RETRY_MS;
 	}
 	if (rotated || now >= j->prune_at) {
 		node_journal_prune(w, node_retention_cutoff(w->n, now));

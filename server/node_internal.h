@@ -183,8 +183,8 @@ void node_journal_maintain(struct wspace *w, int64_t now);
  * crash leaves the old journal or the new one). 0, or -1 when it could not (logged; nothing changed).
  */
 int node_journal_rotate(struct wspace *w, int64_t now);
-/* Removes the rotated files whose events are all older than cutoff and delivered to the
- * EventCallbackURL (through w->callback_cursor); how many. */
+/* Removes the rotated files whose events are all older than cutoff and, when the workspace has an
+ * EventCallbackURL, delivered to it (through w->callback_cursor); how many. */
 int node_journal_prune(struct wspace *w, int64_t cutoff);
 void node_journal_stats(const struct wspace *w, struct node_journal_stats *out);
 /* The S record of w's state at its last seq, time now, as JSON text without its checksum (malloc'd), or

@@ -329,6 +329,27 @@ static inline void h_free_paths(char **p, size_t n)
 	free(p);
 }
 
+/*
+ * Waits until no journal rotation is in progress, for tests that read the files while the node runs:
+ * a rotation starts after a loop turn's answers (two requests make sure that turn is over) and ends
+ * with journal-next renamed into place. False after 10 s.
+ */
+static inline bool h_journal_quiet(struct h_node *h)
+{
+	char path[512], next[600];
+	json_decref(h_call(h, "session.hello", NULL));
+	json_decref(h_call(h, "session.hello", NULL));
+	if (!h_journal_path(h, path, sizeof path))
+		return false;
+	snprintf(next, sizeof next, "%s-next", path);
+	for (int i = 0; i < 1000; i++) {
+		if (access(next, F_OK) != 0)
+			return true;
+		h_sleep_ms(10);
+	}
+	return false;
+}
+
 static inline size_t h_journal_segment_count(const struct h_node *h)
 {
 	size_t n = 0;

@@ -208,6 +208,7 @@ static void check_flipper(struct crash *cr)
 /* The journal, read as an operator would: no double assignment; workers as their last events say. */
 static void check_journal(struct crash *cr)
 {
+	assert_true(h_journal_quiet(&cr->h)); /* no rotation in progress while the files are read */
 	json_t *events = h_journal_events(&cr->h), *accepted = json_object(), *last_act = json_object();
 	size_t i, naccepted = 0;
 	json_t *e;
