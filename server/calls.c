@@ -64,6 +64,7 @@ struct calls_state {
 	swb_map *numbers;   /* workspace sid -> struct numcache */
 	swb_rng rng;
 	int64_t last_purge;
+	int64_t queues_at; /* when the queued calls' queue_sid were last looked up */
 };
 
 enum purpose { DOC_MAIN, DOC_WAIT };
@@ -706,27 +707,44 @@ static const struct twiml_verb *enqueue_verb(const struct call *c)
 												  NULL;
 }
 
-/* QueueSid (the task queue the task waits in), QueueTime, QueuePosition, CurrentQueueSize, TaskSid. */
-static json_t *queue_params(struct node *n, const struct call *c)
+#define QUEUES_REFRESH_MS 1000 /* how stale another caller's queue may be in QueuePosition */
+
+/* Looks up the task queue of every queued call (at most once per QUEUES_REFRESH_MS). */
+static void refresh_queues(struct node *n, struct calls_state *s, int64_t now)
+{
+	if (now - s->queues_at < QUEUES_REFRESH_MS)
+		return;
+	s->queues_at = now;
+	char st[16];
+	for (size_t i = 0; i < s->n; i++) {
+		struct call *o = s->v[i];
+		if (o->status == CALL_QUEUED)
+			task_status(ws_of(n, o), o->task_sid, st, sizeof st, o->queue_sid, sizeof o->queue_sid);
+	}
+}
+
+/*
+ * QueueSid (the task queue the task waits in), QueueTime, QueuePosition, CurrentQueueSize, TaskSid.
+ * The others' queues come from a lookup at most a second old, so that every caller's wait document
+ * costs one task lookup, not one per caller on hold.
+ */
+static json_t *queue_params(struct node *n, struct call *c)
 {
 	struct calls_state *s = state(n);
-	char st[16], qsid[SWB_SID_SIZE], other_q[SWB_SID_SIZE], other_st[16];
-	struct wspace *w = ws_of(n, c);
-	task_status(w, c->task_sid, st, sizeof st, qsid, sizeof qsid);
+	char st[16];
 	int64_t now = swb_wall_ms();
+	refresh_queues(n, s, now);
+	task_status(ws_of(n, c), c->task_sid, st, sizeof st, c->queue_sid, sizeof c->queue_sid);
 	int position = 1, size = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct call *o = s->v[i];
-		if (o->status != CALL_QUEUED || strcmp(o->ws_sid, c->ws_sid) != 0)
-			continue;
-		task_status(w, o->task_sid, other_st, sizeof other_st, other_q, sizeof other_q);
-		if (strcmp(other_q, qsid) != 0)
+		if (o->status != CALL_QUEUED || strcmp(o->ws_sid, c->ws_sid) != 0 || strcmp(o->queue_sid, c->queue_sid) != 0)
 			continue;
 		size++;
 		if (o != c && (o->queued_at < c->queued_at || (o->queued_at == c->queued_at && strcmp(o->sid, c->sid) < 0)))
 			position++;
 	}
-	return json_pack("{s:s, s:I, s:i, s:i, s:s, s:s}", "QueueSid", qsid, "QueueTime",
+	return json_pack("{s:s, s:I, s:i, s:i, s:s, s:s}", "QueueSid", c->queue_sid, "QueueTime",
 			 (json_int_t)((now - c->queued_at) / 1000), "QueuePosition", position, "CurrentQueueSize", size,
 			 "AvgQueueTime", "0", "TaskSid", c->task_sid);
 }

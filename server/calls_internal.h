@@ -49,6 +49,7 @@ struct call {
 	/* in the queue (<Enqueue>) */
 	char task_sid[SWB_SID_SIZE];
 	int64_t queued_at;
+	char queue_sid[SWB_SID_SIZE]; /* the task queue its task waits in, as last looked up (queue_params) */
 	char *wait_url, *wait_method;
 	struct twiml_doc *wait_doc;
 	char *wait_doc_url;       /* where the running wait document came from */

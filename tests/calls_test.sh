@@ -122,6 +122,11 @@ logged '.path == "/choice" and .params.CallSid == "'"$CA"'" and .params.Digits =
 wait_for "ivr: the waitUrl is requested" 10 logged '.path == "/wait" and .params.CallSid == "'"$CA"'"
   and .params.TaskSid == "'"$WT"'" and (.params.QueueSid | startswith("WQ")) and .params.QueuePosition == "1"'
 pass "a call through the IVR becomes a task with the caller's choice, and holds on the waitUrl"
+CA2=$(call_digits +15550000001 2)
+wait_for "ivr: a second caller waits behind the first" 10 logged '.path == "/wait" and .params.CallSid == "'"$CA2"'"
+  and .params.QueuePosition == "2" and .params.CurrentQueueSize == "2"'
+w calls hangup "$CA2" >/dev/null
+pass "a second caller in the same queue hears QueuePosition=2 of CurrentQueueSize=2"
 w calls hangup "$CA" >/dev/null
 task_is "$WT" canceled || fail "ivr: the task is not canceled after the hang-up"
 [ "$(w tasks fetch "$WT" | jq -r .reason)" = "hangup" ] || fail "ivr: cancel reason"
