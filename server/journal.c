@@ -104,6 +104,7 @@ struct swb_journal {
 	struct jseg *segs; /* rotated files, oldest first */
 	size_t nsegs, segcap;
 	uint64_t rotations;
+	int64_t pause_ms, aside_ms; /* the last rotation's time on the routing thread, and on its own */
 	int64_t prune_at, rotate_retry_at;
 	struct rotation *rot; /* a rotation in progress (below) */
 	int pend;          /* an index candidate: 0 none, 1 in staged, 2 in buf (off relative to it) */
@@ -362,6 +363,8 @@ void node_journal_stats(const struct wspace *w, struct node_journal_stats *out)
 	out->size = (uint64_t)j->size;
 	out->pending = j->len + j->slen;
 	out->rotations = j->rotations;
+	out->rotation_pause_ms = (uint64_t)j->pause_ms;
+	out->rotation_aside_ms = (uint64_t)j->aside_ms;
 	out->segments = j->nsegs;
 	for (size_t i = 0; i < j->nsegs; i++)
 		out->segment_bytes += (uint64_t)j->segs[i].size;
@@ -520,6 +523,7 @@ struct rotation {
 	size_t head_len;  /* the S line's length */
 	off_t written;    /* bytes in journal-next */
 	bool thread_started;
+	int64_t written_ms; /* when the thread was done */
 	swb_inbox *wake; /* told when the thread is done (NULL: nobody polls, e.g. a benchmark) */
 	int64_t started_ms, built_ms;
 };
@@ -562,6 +566,7 @@ static void *rotation_main(void *arg)
 	}
 	free(buf);
 	r->written = (off_t)len;
+	r->written_ms = swb_mono_ms();
 	atomic_store(&r->state, rc == 0 ? ROT_WRITTEN : ROT_FAILED);
 	if (r->wake)
 		swb_inbox_push(r->wake, SWB_IN_WAKE, NULL, 0); /* the routing thread finishes the rotation */
@@ -731,10 +736,11 @@ static int rotation_finish(struct wspace *w, int64_t now)
 	free(copied);
 	j->rotations++;
 	j->bytes += (uint64_t)j->size;
+	j->pause_ms = r->built_ms - r->started_ms + swb_mono_ms() - t0;
+	j->aside_ms = r->written_ms - r->built_ms;
 	swb_info("journal %s: rotated at seq %llu (%lld bytes); snapshot at seq %llu, %zu bytes: %lld ms on the routing "
 		 "thread, %lld ms written aside", j->path, (unsigned long long)g.last_seq, (long long)g.size,
-		 (unsigned long long)r->seq, r->head_len, (long long)(r->built_ms - r->started_ms + swb_mono_ms() - t0),
-		 (long long)(t0 - r->built_ms));
+		 (unsigned long long)r->seq, r->head_len, (long long)j->pause_ms, (long long)j->aside_ms);
 	rotation_free(r);
 	return 0;
 }

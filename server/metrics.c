@@ -192,6 +192,7 @@ static void durability_metrics(FILE *f, struct node *n)
 		{ "swb_journal_records_total", "counter", "Journal records written since the node started." },
 		{ "swb_journal_fsyncs_total", "counter", "fdatasync calls on the journal since the node started." },
 		{ "swb_journal_rotations_total", "counter", "Journal rotations (each starts a file with a snapshot) since the node started." },
+		{ "swb_journal_rotation_pause_ms", "gauge", "The last rotation's time on the routing thread (snapshot, last records, renames)." },
 		{ "swb_journal_rotated_files", "gauge", "Rotated journal files kept (history within the retention, or undelivered)." },
 		{ "swb_journal_rotated_bytes", "gauge", "Bytes in the rotated journal files." },
 		{ "swb_callback_configured", "gauge", "1 when the workspace has an event_callback_url." },
@@ -211,7 +212,7 @@ static void durability_metrics(FILE *f, struct node *n)
 			callbacks_status(n, w, &cs);
 			uint64_t last = swb_core_last_seq(w->core), durable = swb_eventlog_durable(w->events);
 			uint64_t v[] = { last, durable, last - durable, js.size, js.records, js.syncs, js.rotations,
-					 js.segments, js.segment_bytes, cs.configured,
+					 js.rotation_pause_ms, js.segments, js.segment_bytes, cs.configured,
 					 cs.cursor, cs.configured && last > cs.cursor ? last - cs.cursor : 0, cs.delivered,
 					 cs.failed, cs.from_journal };
 			ws_sample(f, fams[m].name, w, (unsigned long long)v[m]);

@@ -170,6 +170,8 @@ struct node_journal_stats {
 	uint64_t size;                          /* the file's size */
 	uint64_t pending;                       /* bytes not yet written */
 	uint64_t rotations;                     /* since the node started */
+	uint64_t rotation_pause_ms;             /* the last rotation's time on the routing thread */
+	uint64_t rotation_aside_ms;             /* ... and on its own thread (dump, write, sync) */
 	uint64_t segments, segment_bytes;       /* rotated files kept, and their bytes */
 };
 /*
