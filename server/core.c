@@ -103,6 +103,8 @@ void core_emit(swb_core *c, const char *type, const char *rtype, const char *rsi
 
 /* ---- timer heap (min-heap on `at`; stale entries are skipped when popped) ---- */
 
+#define TIMER_COMPACT_MIN 1024 /* timers held before the first compaction: a small heap needs none */
+
 /*
  * A total order, so timers due at the same moment always fire in the same order
  * whatever the heap's shape: a core restored from a snapshot then behaves exactly
@@ -146,11 +148,8 @@ void timer_add(swb_core *c, int64_t at, enum timer_kind kind, const char *sid, u
 	}
 }
 
-static struct timer timer_pop(swb_core *c)
+static void timer_sift_down(swb_core *c, size_t i)
 {
-	struct timer top = c->timers[0];
-	c->timers[0] = c->timers[--c->ntimers];
-	size_t i = 0;
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 		if (l < c->ntimers && timer_before(&c->timers[l], &c->timers[m]))
@@ -162,6 +161,13 @@ static struct timer timer_pop(swb_core *c)
 		heap_swap(&c->timers[i], &c->timers[m]);
 		i = m;
 	}
+}
+
+static struct timer timer_pop(swb_core *c)
+{
+	struct timer top = c->timers[0];
+	c->timers[0] = c->timers[--c->ntimers];
+	timer_sift_down(c, 0);
 	return top;
 }
 
@@ -208,11 +214,33 @@ static void fire_timer(swb_core *c, const struct timer *tm)
 	}
 }
 
-/* Pops stale timers off the top, so swb_core_next_deadline reports a live one. */
+/*
+ * Rebuilds the heap from its live timers. A stale timer never becomes live again,
+ * and the firing order does not depend on the heap's shape (timer_before).
+ */
+static void compact_timers(swb_core *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->ntimers; i++)
+		if (timer_live(c, &c->timers[i]))
+			c->timers[n++] = c->timers[i];
+	c->ntimers = n;
+	for (size_t i = n / 2; i-- > 0;)
+		timer_sift_down(c, i);
+	c->timers_compact_at = n * 2 > TIMER_COMPACT_MIN ? n * 2 : TIMER_COMPACT_MIN;
+}
+
+/*
+ * Pops stale timers off the top, so swb_core_next_deadline reports a live one.
+ * Stale timers deeper in the heap (a finished task's 24 h TTL) are dropped by a
+ * compaction whenever the heap has doubled since the last one: amortized O(1).
+ */
 static void drop_stale_timers(swb_core *c)
 {
 	while (c->ntimers > 0 && !timer_live(c, &c->timers[0]))
 		timer_pop(c);
+	if (c->ntimers >= c->timers_compact_at)
+		compact_timers(c);
 }
 
 static void advance(swb_core *c, int64_t now)
@@ -231,6 +259,11 @@ void swb_core_tick(swb_core *c, int64_t now)
 	}
 	advance(c, now);
 	drop_stale_timers(c);
+}
+
+size_t swb_core_timer_count(const swb_core *c)
+{
+	return c->ntimers;
 }
 
 int64_t swb_core_next_deadline(const swb_core *c)
@@ -334,6 +367,7 @@ swb_core *swb_core_new(const struct swb_core_opts *o)
 	c->ws_name = core_strdup(o->friendly_name ? o->friendly_name : "Switchboard");
 	c->ws_created = c->ws_updated = c->now;
 	c->multitasking = true;
+	c->timers_compact_at = TIMER_COMPACT_MIN;
 	c->by_sid = swb_map_new();
 	c->worker_names = swb_map_new();
 	c->activity_names = swb_map_new();

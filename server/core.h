@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "swb_error.h"
@@ -84,6 +85,9 @@ void swb_core_tick(swb_core *c, int64_t now);
 
 /* The earliest pending deadline in ms, or INT64_MAX when none. */
 int64_t swb_core_next_deadline(const swb_core *c);
+
+/* The timers held, live or stale; stays within about twice the live ones (for tests and metrics). */
+size_t swb_core_timer_count(const swb_core *c);
 
 /* The last event sequence emitted (0 when none). */
 uint64_t swb_core_last_seq(const swb_core *c);

@@ -234,6 +234,7 @@ struct swb_core {
 	swb_map *worker_names, *activity_names, *channel_names, *queue_names, *workflow_names;
 	struct timer *timers;
 	size_t ntimers, captimers;
+	size_t timers_compact_at; /* drop_stale_timers compacts the heap when ntimers reaches this */
 	struct queue_counters cum; /* workspace-wide */
 	int next_act_idx;
 };

@@ -1,6 +1,7 @@
 /*
  * test_routing.c - tests the routing core (server/core_*.c) through its public
- * API only: swb_core_new / swb_core_exec / swb_core_tick / swb_core_next_deadline.
+ * API only: swb_core_new / swb_core_exec / swb_core_tick / swb_core_next_deadline
+ * (and swb_core_timer_count).
  *
  * Time is a fake clock (f->now, milliseconds) that tests advance by hand; no test
  * sleeps. Every event the core emits is copied into f->ev, so a test can assert
@@ -1744,6 +1745,26 @@ static void test_next_deadline_follows_ttl_when_no_other_timer(void **state)
 	fx_free(f);
 }
 
+/*
+ * A task's 24 h TTL timer goes stale once it is assigned; a day of finished tasks
+ * must not pile up behind it. The heap keeps the live timers (here the purges of
+ * the ~300 tasks of the last 5 minutes) and a bounded number of stale ones.
+ */
+static void test_finished_tasks_leave_no_stale_timers_behind(void **state)
+{
+	struct fx *f = desk();
+	for (int i = 0; i < 3000; i++) {
+		const char *t = add_task(f, "{'department': 'sales'}");
+		accept_pending(f, t);
+		complete(f, t);
+		advance(f, SEC);
+	}
+	assert_true(swb_core_timer_count(f->c) < 2000); /* 3000 without compaction */
+	advance(f, 6 * 60 * SEC); /* every task purged */
+	assert_int_equal(swb_core_next_deadline(f->c), INT64_MAX);
+	fx_free(f);
+}
+
 /* ---- determinism ------------------------------------------------------------- */
 
 /*
@@ -1865,6 +1886,7 @@ int main(void)
 		cmocka_unit_test(test_next_deadline_reports_the_earliest_live_timer),
 		cmocka_unit_test(test_a_late_tick_fires_each_timer_at_its_own_time),
 		cmocka_unit_test(test_next_deadline_follows_ttl_when_no_other_timer),
+		cmocka_unit_test(test_finished_tasks_leave_no_stale_timers_behind),
 		cmocka_unit_test(test_same_seed_and_inputs_give_same_sids_and_events),
 		cmocka_unit_test(test_different_seed_gives_different_sids),
 	};
