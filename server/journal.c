@@ -36,6 +36,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -565,6 +566,7 @@ static void *rotation_main(void *arg)
 		r->err = ENOMEM;
 	}
 	free(buf);
+	malloc_trim(0); /* the tree and its text were this thread's: give the pages back, RSS would keep them */
 	r->written = (off_t)len;
 	r->written_ms = swb_mono_ms();
 	atomic_store(&r->state, rc == 0 ? ROT_WRITTEN : ROT_FAILED);

@@ -471,7 +471,8 @@ static void loop(struct node *n)
 				 { .fd = n->sigfd, .events = POLLIN } };
 	while (!n->stopping) {
 		int rv = poll(fds, 2, poll_timeout(n, swb_wall_ms()));
-		if (rv < 0 && errno != EINTR) {
+		/* 512..516: the kernel's ERESTART* codes, which leak out when a debugger attaches */
+		if (rv < 0 && errno != EINTR && errno != EAGAIN && !(errno >= 512 && errno <= 516)) {
 			swb_error("poll: %s", strerror(errno));
 			break;
 		}
