@@ -136,6 +136,8 @@ static bool idx_wants(const struct swb_journal *j, uint64_t seq)
 
 static void grow_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
+	if (n == 0)
+		return; /* s (and *buf) may be NULL */
 	if (*len + n > *cap) {
 		size_t c = *cap ? *cap : 65536;
 		while (c < *len + n)
@@ -446,7 +448,8 @@ static int segs_load(struct swb_journal *j)
 			seg_add(j, g);
 		}
 	closedir(d);
-	qsort(j->segs, j->nsegs, sizeof *j->segs, seg_cmp);
+	if (j->nsegs > 1)
+		qsort(j->segs, j->nsegs, sizeof *j->segs, seg_cmp);
 	return 0;
 }
 
