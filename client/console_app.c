@@ -15,6 +15,12 @@
  * "switchboard.error"): a lost stream raises the reconnecting banner and
  * disables the keys that need the node; a resync replaces the model with the
  * node's snapshot, so the screen shows the true state after a restart.
+ *
+ * The token: one the console minted itself is minted again (console_token.c)
+ * when 80% of its lifetime has passed and handed to the client library, which
+ * sends it from then on; a failed renewal keeps the old token, says why on the
+ * message line and is retried. A given token that expires is named as such in
+ * the banner, with what to do about it.
  */
 #define _GNU_SOURCE
 #include "console_internal.h"
@@ -86,6 +92,19 @@ static void conn_set(struct app *a, enum conn_state st, const char *msg)
 	a->dirty |= VIEW_DIRTY_HEADER | APP_DIRTY_CHROME;
 }
 
+/* True when the node refuses the console because its token expired (swb_token_verify's wording). */
+static bool token_expired(const struct app *a)
+{
+	return a->conn == CONN_REFUSED && strncmp(a->conn_msg, "token expired", 13) == 0;
+}
+
+/* What the user can do about an expired token. */
+static const char *expired_remedy(const struct app *a)
+{
+	return a->renew ? "the console keeps trying to renew it (see the message line)"
+			: "quit and start the console with a new token (--token or $SWB_TOKEN; swbctl token makes one)";
+}
+
 bool app_require_node(struct app *a, const char *what)
 {
 	if (a->conn == CONN_ONLINE && view_synced(a->view))
@@ -93,7 +112,11 @@ bool app_require_node(struct app *a, const char *what)
 	int secs = (int)((swb_mono_ms() - a->conn_since) / 1000);
 	switch (a->conn) {
 	case CONN_REFUSED:
-		app_message(a, true, "%s needs the node, which refuses this console: %s", what, a->conn_msg);
+		if (token_expired(a))
+			app_message(a, true, "%s needs the node, which refuses this console's %s: %s", what, a->conn_msg,
+				    expired_remedy(a));
+		else
+			app_message(a, true, "%s needs the node, which refuses this console: %s", what, a->conn_msg);
 		break;
 	case CONN_STARTING:
 		app_message(a, true, "%s needs the node: still connecting to %s (%d s)", what, a->url, secs);
@@ -368,6 +391,12 @@ static void handle_job(struct app *a, struct console_job *j)
 		}
 		break;
 	case JOB_HELLO:
+		if (ok && strcmp(j->ref, "renewed") == 0 && a->conn == CONN_REFUSED && a->following) {
+			/* the node takes the renewed token: the follow thread's next pull will too */
+			conn_set(a, CONN_ONLINE, NULL);
+			app_message(a, false, "Token renewed: the node accepts this console again");
+			a->stats_wanted = true;
+		}
 		if (ok) {
 			json_t *off = json_object_get(j->result, "offset_ms");
 			a->clock_offset_ms = json_is_integer(off) ? (int64_t)json_integer_value(off) : 0;
@@ -546,8 +575,12 @@ static void draw_banner(struct app *a)
 	const char *warn = a->utf8 ? "\u26a0" : "!";
 	switch (a->conn) {
 	case CONN_REFUSED:
-		snprintf(line, sizeof line, " %s The node refuses this console: %.200s. Actions are unavailable.", warn,
-			 a->conn_msg);
+		if (token_expired(a))
+			snprintf(line, sizeof line, " %s This console's %.120s: %s. Actions are unavailable.", warn,
+				 a->conn_msg, expired_remedy(a));
+		else
+			snprintf(line, sizeof line, " %s The node refuses this console: %.200s. Actions are unavailable.",
+				 warn, a->conn_msg);
 		break;
 	case CONN_STARTING:
 		snprintf(line, sizeof line, " %s Connecting to the node (%s): actions are unavailable until then. %.120s%s%.160s",
@@ -1261,6 +1294,32 @@ static void render(struct app *a)
 
 /* ---- timers ---- */
 
+/* Mints the console's token again (when due) and hands it to the client; on failure says why. */
+static void renew_token(struct app *a)
+{
+	int64_t now = swb_wall_ms();
+	struct swb_err err = { 0 };
+	if (console_token_renew(a->renew, a->client, now, &err) != SWB_OK) {
+		char left[32];
+		int64_t ms = console_token_expires_ms(a->renew) - now;
+		view_fmt_duration(ms > 0 ? ms : 0, left, sizeof left);
+		app_message(a, true, "Cannot renew this console's token (%s, %s; retrying): %s",
+			    ms > 0 ? "it expires in" : "it expired", ms > 0 ? left : "actions are refused", err.msg);
+		/* keep the reason up until the next try */
+		a->msg_until = swb_mono_ms() + (console_token_due_ms(a->renew) - now);
+		return;
+	}
+	if (a->conn == CONN_REFUSED) {
+		/* renewed too late (the machine slept, the secret was unreadable): ask whether the node takes it now */
+		struct console_job *j = console_job_new(JOB_HELLO, "session.hello", NULL, CONSOLE_FETCH_TIMEOUT_MS);
+		if (j) {
+			j->run = run_hello_job;
+			snprintf(j->ref, sizeof j->ref, "renewed");
+			console_rpc_submit(a->rpc, j);
+		}
+	}
+}
+
 static void timers(struct app *a)
 {
 	int64_t now = swb_mono_ms();
@@ -1273,6 +1332,8 @@ static void timers(struct app *a)
 			a->next_snapshot_ms = now + 200;
 		}
 	}
+	if (a->renew && swb_wall_ms() >= console_token_due_ms(a->renew))
+		renew_token(a);
 	if (banner_wanted(a) != a->banner_shown && !a->too_small)
 		a->need_layout = true;
 	/* statistics */
@@ -1311,6 +1372,11 @@ static int poll_timeout(const struct app *a)
 	}
 	if (a->stats_wanted && !a->stats_inflight) {
 		int64_t due = a->last_stats_ms + CONSOLE_STATS_EVENT_MS - now;
+		if (due < next)
+			next = due;
+	}
+	if (a->renew) {
+		int64_t due = console_token_due_ms(a->renew) - swb_wall_ms();
 		if (due < next)
 			next = due;
 	}
@@ -1411,12 +1477,14 @@ static bool locale_utf8(void)
 	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }
 
-int console_run(struct console_opts *o, const char *url, const char *token, struct swb_err *err)
+int console_run(struct console_opts *o, const char *url, const char *token, struct console_token *renew,
+		struct swb_err *err)
 {
 	struct app app;
 	memset(&app, 0, sizeof app);
 	struct app *a = &app;
 	a->o = o;
+	a->renew = renew;
 	setlocale(LC_ALL, "");
 	a->utf8 = locale_utf8();
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))

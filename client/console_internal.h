@@ -150,6 +150,7 @@ struct app {
 	int64_t next_snapshot_ms;  /* local ms */
 	int64_t started_ms;
 	int64_t clock_offset_ms;   /* node clock minus ours */
+	struct console_token *renew; /* the console's own token, renewed when due; NULL: a given token */
 
 	/* refreshes */
 	bool stats_inflight, stats_wanted;

@@ -47,6 +47,7 @@ enum swb_code console_parse_args(int argc, char **argv, struct console_opts *o, 
 	memset(o, 0, sizeof *o);
 	o->alert = CONSOLE_ALERT_BELL;
 	o->sl_threshold_s = CONSOLE_SL_DEFAULT;
+	o->token_ttl_s = CONSOLE_TOKEN_TTL_DEFAULT;
 	o->mouse = true;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -61,7 +62,8 @@ enum swb_code console_parse_args(int argc, char **argv, struct console_opts *o, 
 			snprintf(name, sizeof name, "%s", a);
 		}
 		static const char *const with_value[] = { "--url", "--token", "--worker", "--data", "--theme",
-							  "--show-attrs", "--alert", "--sl-threshold", "--frames", NULL };
+							  "--show-attrs", "--alert", "--sl-threshold", "--frames",
+							  "--token-ttl", NULL };
 		bool wants = false;
 		for (const char *const *w = with_value; *w; w++)
 			wants = wants || strcmp(name, *w) == 0;
@@ -81,6 +83,12 @@ enum swb_code console_parse_args(int argc, char **argv, struct console_opts *o, 
 			o->worker = val;
 		} else if (strcmp(name, "--data") == 0) {
 			o->data_dir = val;
+		} else if (strcmp(name, "--token-ttl") == 0) {
+			if (!parse_long(val, CONSOLE_TOKEN_TTL_MIN, CONSOLE_TOKEN_TTL_MAX, &n))
+				return swb_err_set(err, SWB_EINVAL, "--token-ttl must be seconds from %ld to %ld, not '%s'",
+						   CONSOLE_TOKEN_TTL_MIN, CONSOLE_TOKEN_TTL_MAX, val);
+			o->token_ttl_s = n;
+			o->token_ttl_given = true;
 		} else if (strcmp(name, "--theme") == 0) {
 			o->theme = val;
 		} else if (strcmp(name, "--show-attrs") == 0) {
@@ -116,6 +124,8 @@ enum swb_code console_parse_args(int argc, char **argv, struct console_opts *o, 
 	}
 	if (o->token && o->worker)
 		return swb_err_set(err, SWB_EINVAL, "give --token or --worker, not both");
+	if (o->token && o->token_ttl_given)
+		return swb_err_set(err, SWB_EINVAL, "--token-ttl is the lifetime of tokens the console mints; not with --token");
 	if (o->worker && o->supervisor)
 		return swb_err_set(err, SWB_EINVAL, "--worker opens an agent's console; --supervisor the supervisor's: pick one");
 	return SWB_OK;
@@ -123,8 +133,8 @@ enum swb_code console_parse_args(int argc, char **argv, struct console_opts *o, 
 
 void console_usage(FILE *f)
 {
-	fputs("usage: swb-console [--url URL] [--token T | --worker NAME] [--data DIR]\n"
-	      "       swb-console --supervisor [--url URL] [--token T] [--data DIR]\n"
+	fputs("usage: swb-console [--url URL] [--token T | --worker NAME [--token-ttl S]] [--data DIR]\n"
+	      "       swb-console --supervisor [--url URL] [--token T | --token-ttl S] [--data DIR]\n"
 	      "\n"
 	      "The agent's console (a worker token) or, with --supervisor, live queue panels\n"
 	      "and a worker grid (a supervisor token).\n"
@@ -136,6 +146,9 @@ void console_usage(FILE *f)
 	      "  --supervisor         the supervisor view; without --token, mints a supervisor token\n"
 	      "  --data DIR           the node's data directory, for minting (default: $SWB_DATA,\n"
 	      "                       else $XDG_DATA_HOME/switchboard)\n"
+	      "  --token-ttl S        lifetime of a minted token in seconds (86400); the console\n"
+	      "                       mints a new one at 80% of it, so it can stay open for good.\n"
+	      "                       A given token is not renewed: restart with a new one\n"
 	      "Display:\n"
 	      "  --theme NAME         a theme from $XDG_CONFIG_HOME/switchboard/themes or the\n"
 	      "                       installed themes (default, light, high-contrast, mono), or a path\n"

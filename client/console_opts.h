@@ -3,7 +3,7 @@
  * text), so tests check every option without a terminal.
  *
  *   swb-console [--url URL] [--token T | --worker NAME | --supervisor] [--data DIR]
- *               [--theme NAME] [--show-attrs a,b] [--alert bell|flash|both|none]
+ *               [--token-ttl S] [--theme NAME] [--show-attrs a,b] [--alert bell|flash|both|none]
  *               [--sl-threshold S] [--frames N] [--no-mouse]
  */
 #ifndef SWB_CONSOLE_OPTS_H
@@ -21,6 +21,15 @@
 /* Default service-level threshold, seconds (a common contact-center target: 80% in 20 s). */
 #define CONSOLE_SL_DEFAULT 20
 
+/*
+ * Lifetime of a token the console mints (renewed at 80% of it): a day by
+ * default; a couple of seconds at least, so tests can watch it renew; a year at
+ * most (a token that never needs renewing is what renewal is there to avoid).
+ */
+#define CONSOLE_TOKEN_TTL_DEFAULT (24L * 3600)
+#define CONSOLE_TOKEN_TTL_MIN 2L
+#define CONSOLE_TOKEN_TTL_MAX (366L * 24 * 3600)
+
 enum console_alert { CONSOLE_ALERT_BELL, CONSOLE_ALERT_FLASH, CONSOLE_ALERT_BOTH, CONSOLE_ALERT_NONE };
 
 /* Strings are borrowed from argv. */
@@ -29,6 +38,8 @@ struct console_opts {
 	const char *token;    /* NULL: $SWB_TOKEN, else minted from --worker / --supervisor */
 	const char *worker;   /* a worker's friendly name or WK sid: mint a worker token locally */
 	const char *data_dir; /* the node's data directory (secret) for minting; NULL: default */
+	long token_ttl_s;     /* lifetime of minted tokens */
+	bool token_ttl_given; /* --token-ttl was on the command line */
 	const char *theme;    /* NULL: "default" (or mono under NO_COLOR) */
 	bool supervisor;
 	char show_attrs[CONSOLE_ATTRS_MAX][CONSOLE_ATTR_NAME_MAX];

@@ -2,7 +2,8 @@
  * main_console.c - swb-console: the agent's console and the supervisor's
  * panels. Parses the command line, settles the token (given, from
  * $SWB_TOKEN, or minted from the node's secret for --worker NAME or
- * --supervisor), then hands the terminal to console_run.
+ * --supervisor; a minted one is renewed while the console runs), then hands
+ * the terminal to console_run.
  *
  * Exit codes: 0 after quitting, 1 when the console could not start, 2 for a
  * usage error.
@@ -13,11 +14,10 @@
 
 #include "console_app.h"
 #include "console_opts.h"
+#include "console_token.h"
 #include "sid.h"
 #include "swb_client.h"
-
-/* Locally minted tokens last a day: a shift and then some. */
-#define CONSOLE_TOKEN_TTL (24LL * 3600)
+#include "timefmt.h"
 
 /* Looking a worker's name up before the screen starts. */
 #define CONSOLE_LOOKUP_TIMEOUT_MS 5000
@@ -83,7 +83,12 @@ int main(int argc, char **argv)
 	const char *token = o.token ? o.token : (o.worker ? NULL : getenv("SWB_TOKEN"));
 	if (token && !*token)
 		token = NULL;
-	char *minted = NULL;
+	if (token && o.token_ttl_given) {
+		swb_err_set(&err, SWB_EINVAL,
+			    "--token-ttl is the lifetime of tokens the console mints; $SWB_TOKEN is used as given");
+		return fail(&err, 2);
+	}
+	struct console_token *minted = NULL;
 	if (!token) {
 		char scope[64];
 		if (o.worker) {
@@ -98,14 +103,15 @@ int main(int argc, char **argv)
 				    "whose console? give --worker NAME, --token TOKEN (or $SWB_TOKEN), or --supervisor");
 			return fail(&err, 2);
 		}
-		if (swb_client_local_token(o.data_dir, scope, CONSOLE_TOKEN_TTL, &minted, &err) != SWB_OK) {
+		minted = console_token_mint(o.data_dir, scope, o.token_ttl_s, swb_wall_ms(), &err);
+		if (!minted) {
 			swb_err_prefix(&err, "cannot mint a %s token", o.worker ? "worker" : "supervisor");
 			return fail(&err, 1);
 		}
-		token = minted;
+		token = console_token_value(minted);
 	}
-	int rc = console_run(&o, url, token, &err);
-	free(minted);
+	int rc = console_run(&o, url, token, minted, &err);
+	console_token_free(minted);
 	if (rc != 0)
 		return fail(&err, 1);
 	return 0;

@@ -8,7 +8,9 @@
  * Threads: any thread may call swb_client_call (call_mu serializes the command
  * context). The follow thread owns the pull context. nng's pipe callbacks and
  * the follow thread meet the caller under mu: the connection state, the event
- * queue and its eventfd.
+ * queue and its eventfd. The token is replaced while both contexts are in use
+ * (swb_client_set_token), so it has its own lock, token_mu, held only to copy
+ * it into a request or to swap it.
  */
 #include "swb_client.h"
 
@@ -61,7 +63,8 @@ struct swb_client {
 	atomic_int close_state; /* CLOSE_RUNNING, then CLOSE_DONE (closer) or CLOSE_ABANDONED (waiter) */
 	nng_dialer dialer;
 	char *url;
-	char *token;
+	pthread_mutex_t token_mu; /* guards token: read by every request, replaced by swb_client_set_token */
+	char *token;              /* NULL: none */
 	char *workspace; /* NULL: the default */
 	atomic_size_t request_limit;
 	atomic_uint_fast64_t next_id;
@@ -164,6 +167,29 @@ enum swb_code swb_wire_parse_reply(const char *body, size_t len, uint64_t want_i
 
 /* ---- one request on a context ---- */
 
+/* Frees a copy of a token, wiping it first (NULL is a no-op). */
+static void token_free(char *token)
+{
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+}
+
+/* The request envelope, with the token as it is now (copied under token_mu). NULL when out of memory. */
+static char *build_request(swb_client *c, uint64_t id, const char *op, json_t *args)
+{
+	pthread_mutex_lock(&c->token_mu);
+	char *token = c->token ? strdup(c->token) : NULL;
+	bool lost = c->token && !token;
+	pthread_mutex_unlock(&c->token_mu);
+	if (lost)
+		return NULL;
+	char *body = swb_wire_request(id, op, token, c->workspace, args);
+	token_free(token);
+	return body;
+}
+
 static enum swb_code nng_failure(int rv, int timeout_ms, struct swb_err *err)
 {
 	switch (rv) {
@@ -191,7 +217,7 @@ static enum swb_code ctx_call(swb_client *c, nng_ctx ctx, nng_aio *aio, const ch
 	if (timeout_ms <= 0)
 		return swb_err_set(err, SWB_EINVAL, "%s: the timeout must be positive", op ? op : "?");
 	uint64_t id = atomic_fetch_add(&c->next_id, 1);
-	char *body = swb_wire_request(id, op, c->token, c->workspace, args);
+	char *body = build_request(c, id, op, args);
 	if (!body)
 		return swb_err_set(err, args && !json_is_object(args) ? SWB_EINVAL : SWB_ENOMEM,
 				   "%s: cannot build the request (args must be an object)", op ? op : "?");
@@ -574,10 +600,8 @@ static void free_client(swb_client *c)
 		close(c->efd);
 	free(c->url);
 	free(c->workspace);
-	if (c->token) {
-		explicit_bzero(c->token, strlen(c->token));
-		free(c->token);
-	}
+	token_free(c->token);
+	pthread_mutex_destroy(&c->token_mu);
 	pthread_mutex_destroy(&c->call_mu);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cond);
@@ -642,6 +666,7 @@ swb_client *swb_client_open(const char *url, const char *token, struct swb_err *
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->call_mu, NULL);
+	pthread_mutex_init(&c->token_mu, NULL);
 
 	int rv;
 	bool sock_open = false;
@@ -714,6 +739,21 @@ enum swb_code swb_client_set_workspace(swb_client *c, const char *workspace, str
 		return swb_err_set(err, SWB_ENOMEM, "out of memory");
 	free(c->workspace);
 	c->workspace = copy;
+	return SWB_OK;
+}
+
+enum swb_code swb_client_set_token(swb_client *c, const char *token, struct swb_err *err)
+{
+	if (token && strlen(token) > SWB_TOKEN_MAX_LEN)
+		return swb_err_set(err, SWB_EINVAL, "the token is longer than %d bytes", SWB_TOKEN_MAX_LEN);
+	char *copy = NULL;
+	if (token && !(copy = strdup(token)))
+		return swb_err_set(err, SWB_ENOMEM, "out of memory");
+	pthread_mutex_lock(&c->token_mu);
+	char *old = c->token;
+	c->token = copy;
+	pthread_mutex_unlock(&c->token_mu);
+	token_free(old);
 	return SWB_OK;
 }
 

@@ -117,6 +117,16 @@ bool swb_client_wait_connected(swb_client *c, int timeout_ms);
 enum swb_code swb_client_set_workspace(swb_client *c, const char *workspace, struct swb_err *err);
 
 /*
+ * Replaces the token sent with every later request (copied; NULL for none),
+ * e.g. a renewed one before the old expires. Thread-safe: any thread may call
+ * it while calls are running and the follow thread is pulling. A request
+ * already sent keeps the token it was sent with; every request built after
+ * the return carries the new one. A token longer than SWB_TOKEN_MAX_LEN is
+ * SWB_EINVAL, a failed copy SWB_ENOMEM; either way the old token stays.
+ */
+enum swb_code swb_client_set_token(swb_client *c, const char *token, struct swb_err *err);
+
+/*
  * Largest request sent, in bytes (default SWB_CLIENT_WIRE_MAX; 0: no limit, only
  * for testing the node's own limit). Larger requests fail with SWB_ETOOBIG.
  */

@@ -379,6 +379,74 @@ else
 	fail "themes color the screen; NO_COLOR turns colors off" nocolor
 fi
 
+# ---- tokens: a minted one is renewed, a given one that expires says so ----
+# a 3 s token is renewed at 2.4 s: after 8 s (two expiries) the console still acts, and nothing was refused
+console renew 120 40 --worker carla --token-ttl 3
+if wait_screen renew "carla.*online" 10; then
+	sleep 8
+	keys renew 3
+	if wait_node "\"activity_name\":\"Unavailable\"" 10 workers fetch carla --json && wait_screen renew "carla .*Unavailable .*for" 5 &&
+		! cap renew | grep -Eqi "refuse|expired|unauthorized|cannot renew"; then
+		pass "--token-ttl 3: after 8 s a digit still switches the activity (the token was renewed)"
+	else
+		fail "--token-ttl 3: after 8 s a digit still switches the activity (the token was renewed)" renew
+	fi
+	keys renew 2
+	if wait_node "\"activity_name\":\"Available\"" 10 workers fetch carla --json && wait_screen renew "online" 5 &&
+		! cap renew | grep -Eqi "refuse|expired|unauthorized|cannot renew"; then
+		pass "--token-ttl 3: and again, still online"
+	else
+		fail "--token-ttl 3: and again, still online" renew
+	fi
+else
+	fail "--token-ttl 3: the console starts" renew
+fi
+keys renew q
+if wait_screen renew "console exited: 0" 5; then pass "--token-ttl 3: quits cleanly after renewals"; else fail "--token-ttl 3: quits cleanly after renewals" renew; fi
+# a renewal that fails keeps the old token and says why: this console mints from a copy of the data
+# directory whose secret goes away under it, and comes back
+mkdir -p "$TMP/data2"
+cp "$DATA/secret" "$TMP/data2/secret"
+console norenew 160 40 --data "$TMP/data2" --worker carla --token-ttl 4
+if wait_screen norenew "carla.*online" 10; then
+	rm -f "$TMP/data2/secret"
+	if wait_screen norenew "Cannot renew this console's token .*retrying" 8; then
+		pass "a failed renewal shows the reason on the message line"
+	else
+		fail "a failed renewal shows the reason on the message line" norenew
+	fi
+	# the node refuses the next pull after the expiry (a held pull lasts up to 10 s)
+	if wait_screen norenew "This console's token expired at .*renew" 20; then
+		pass "then the banner says the token expired"
+	else
+		fail "then the banner says the token expired" norenew
+	fi
+	cp "$DATA/secret" "$TMP/data2/secret"
+	if wait_gone norenew "This console's token expired" 15 && wait_screen norenew "carla.*online" 5; then
+		pass "a later renewal brings the console back"
+	else
+		fail "a later renewal brings the console back" norenew
+	fi
+else
+	fail "a console with its own data dir starts" norenew
+fi
+keys norenew q
+# a given token is not renewed: when it expires the banner says so and what to do
+TOK=$("${CTL[@]}" token worker carla --ttl 3)
+console given 160 40 --token "$TOK"
+if wait_screen given "carla.*online" 10 && wait_screen given "This console's token expired at .*new token" 20; then
+	pass "a given token that expires: the banner names it and the remedy"
+else
+	fail "a given token that expires: the banner names it and the remedy" given
+fi
+keys given 3
+if wait_screen given "needs the node, which refuses this console's token expired" 5; then
+	pass "an expired token: keys that need the node say so"
+else
+	fail "an expired token: keys that need the node say so" given
+fi
+keys given q
+
 # ---- quitting ----
 keys agent q
 if wait_screen agent "console exited: 0" 5; then pass "q quits cleanly"; else fail "q quits cleanly" agent; fi

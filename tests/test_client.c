@@ -2,8 +2,8 @@
  * test_client.c - tests client/swb_client.c and client/swbctl_args.c: the
  * envelope both ways, error-code mapping, swbctl's command-line mapping, local
  * token minting, and the client against a scripted fake node (a rep0 socket on
- * a temporary ipc path): calls, timeouts, and the follow thread's resync and
- * reconnect events.
+ * a temporary ipc path): calls, timeouts, the follow thread's resync and
+ * reconnect events, and replacing the token while calls and pulls run.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,9 +491,10 @@ static void test_local_token_is_signed_with_the_data_dir_secret(void **state)
 /* ---- against a fake node ---- */
 
 /*
- * A scripted node: a rep0 socket answering session.hello, snapshot (seq 10),
- * events.next (resync for after < 10, else one event then empty batches), and
- * "slow" (never answered). It runs in a child process (this program run with
+ * A scripted node: a rep0 socket answering session.hello (echoing the token it
+ * got as "token", null for none), snapshot (seq 10), events.next (refused as
+ * an expired token when the token is "EXPIRED"; else resync for after < 10,
+ * one event for after 10, then empty batches), and "slow" (never answered). It runs in a child process (this program run with
  * --fake-node URL SNAP_SEQ): stopping it is a kill -9, as a node crash would be,
  * and no nng_close in this process can hang on it (nng 1.5.2 can hang closing
  * both ends of one connection in one process, which stalled CI). The child
@@ -527,16 +530,20 @@ static void fake_reply(nng_socket s, json_t *req, int snap_seq)
 	const char *op = json_string_value(json_object_get(req, "op"));
 	json_t *id = json_object_get(req, "id");
 	json_t *after = json_object_get(json_object_get(req, "args"), "after");
+	json_t *token = json_object_get(req, "token");
 	if (!op)
 		return;
 	if (strcmp(op, "session.hello") == 0) {
-		fake_answer(s, id, "{s:s}", "scope", "admin");
+		fake_answer(s, id, "{s:s, s:O}", "scope", "admin", "token", token ? token : json_null());
 	} else if (strcmp(op, "snapshot") == 0) {
 		fake_answer(s, id, "{s:i, s:{}}", "seq", snap_seq ? snap_seq : 10, "workspace");
 	} else if (strcmp(op, "events.next") == 0) {
 		if (write(STDOUT_FILENO, "p", 1) != 1)
 			_exit(3);
-		if (after && json_integer_value(after) < 10)
+		if (json_is_string(token) && strcmp(json_string_value(token), "EXPIRED") == 0)
+			fake_answer(s, id, "{s:s, s:s}", "code", "unauthorized", "message",
+				    "token expired at 2001-01-01T00:00:00Z (now 2001-01-02T00:00:00Z)");
+		else if (after && json_integer_value(after) < 10)
 			fake_answer(s, id, "{s:s, s:s}", "code", "resync", "message", "too old");
 		else if (json_integer_value(after) == 10)
 			fake_answer(s, id, "{s:[{s:i, s:s}], s:i}", "events", "seq", 11, "event_type", "task.created",
@@ -780,6 +787,129 @@ static void test_follow_reports_a_resync_loop_once(void **state)
 	fake_stop(&f);
 }
 
+/* The token the fake node saw on a session.hello: a malloc'd copy, or NULL when none was sent. */
+static char *hello_token(swb_client *c)
+{
+	struct swb_err err = { 0 };
+	json_t *res = NULL;
+	if (swb_client_call(c, "session.hello", NULL, 2000, &res, &err) != SWB_OK)
+		fail_msg("session.hello: %s", err.msg);
+	const char *t = json_string_value(json_object_get(res, "token"));
+	char *copy = t ? strdup(t) : NULL;
+	json_decref(res);
+	return copy;
+}
+
+static void test_set_token_replaces_the_token_of_later_calls(void **state)
+{
+	(void)state;
+	struct fake f = { 0 };
+	fake_url(&f);
+	fake_start(&f);
+	struct swb_err err = { 0 };
+	swb_client *c = swb_client_open(f.url, "OLD", &err);
+	assert_non_null(c);
+	assert_true(swb_client_wait_connected(c, 2000));
+	char *t = hello_token(c);
+	assert_string_equal(t, "OLD");
+	free(t);
+	assert_int_equal(swb_client_set_token(c, "NEW", &err), SWB_OK);
+	t = hello_token(c);
+	assert_string_equal(t, "NEW");
+	free(t);
+	/* too long: refused, and the token in use stays */
+	char *big = malloc(SWB_TOKEN_MAX_LEN + 2);
+	memset(big, 'x', SWB_TOKEN_MAX_LEN + 1);
+	big[SWB_TOKEN_MAX_LEN + 1] = '\0';
+	assert_int_equal(swb_client_set_token(c, big, &err), SWB_EINVAL);
+	assert_non_null(strstr(err.msg, "longer than"));
+	free(big);
+	t = hello_token(c);
+	assert_string_equal(t, "NEW");
+	free(t);
+	/* NULL: no token at all */
+	assert_int_equal(swb_client_set_token(c, NULL, &err), SWB_OK);
+	assert_null(hello_token(c));
+	swb_client_close(c);
+	fake_stop(&f);
+}
+
+static void test_follow_pulls_with_the_new_token(void **state)
+{
+	(void)state;
+	struct fake f = { 0 };
+	fake_url(&f);
+	fake_start(&f);
+	struct swb_err err = { 0 };
+	swb_client *c = swb_client_open(f.url, "EXPIRED", &err);
+	assert_non_null(c);
+	assert_int_equal(swb_client_follow(c, 10, &err), SWB_OK);
+	json_t *ev = wait_event(c, 3000);
+	expect_event_type(ev, SWB_EVENT_ERROR);
+	assert_string_equal(json_string_value(json_object_get(ev, "code")), "unauthorized");
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "message")), "token expired"));
+	json_decref(ev);
+	/* renewed: the follow thread's next pull carries the new token and gets the event */
+	assert_int_equal(swb_client_set_token(c, "FRESH", &err), SWB_OK);
+	ev = wait_event(c, 8000);
+	expect_event_type(ev, "task.created");
+	assert_int_equal(json_integer_value(json_object_get(ev, "seq")), 11);
+	json_decref(ev);
+	swb_client_close(c);
+	fake_stop(&f);
+}
+
+struct swapper {
+	swb_client *c;
+	atomic_bool stop;
+	int swaps;
+};
+
+/* Replaces the token with "A" and "B" in turn until told to stop. */
+static void *swap_tokens(void *arg)
+{
+	struct swapper *sw = arg;
+	struct swb_err err = { 0 };
+	while (!atomic_load(&sw->stop)) {
+		if (swb_client_set_token(sw->c, sw->swaps % 2 ? "B" : "A", &err) != SWB_OK)
+			return NULL;
+		sw->swaps++;
+	}
+	return NULL;
+}
+
+static void test_set_token_races_calls_and_the_follow_thread(void **state)
+{
+	(void)state;
+	struct fake f = { 0 };
+	fake_url(&f);
+	fake_start(&f);
+	struct swb_err err = { 0 };
+	swb_client *c = swb_client_open(f.url, "A", &err);
+	assert_non_null(c);
+	assert_true(swb_client_wait_connected(c, 2000));
+	assert_int_equal(swb_client_follow(c, 10, &err), SWB_OK);
+	struct swapper sw = { .c = c };
+	atomic_init(&sw.stop, false);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, swap_tokens, &sw), 0);
+	/* every answer saw a whole token, one of the two (ASan would catch a read of a freed one) */
+	for (int i = 0; i < 50; i++) {
+		char *t = hello_token(c);
+		assert_non_null(t);
+		assert_true(strcmp(t, "A") == 0 || strcmp(t, "B") == 0);
+		free(t);
+	}
+	atomic_store(&sw.stop, true);
+	pthread_join(th, NULL);
+	assert_true(sw.swaps > 0);
+	json_t *ev = wait_event(c, 3000); /* the follow thread pulled throughout */
+	expect_event_type(ev, "task.created");
+	json_decref(ev);
+	swb_client_close(c);
+	fake_stop(&f);
+}
+
 static void test_follow_reports_an_absent_node(void **state)
 {
 	(void)state;
@@ -824,6 +954,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_follow_resyncs_and_reports_reconnects),
 		cmocka_unit_test(test_follow_reports_a_resync_loop_once),
 		cmocka_unit_test(test_follow_reports_an_absent_node),
+		cmocka_unit_test(test_set_token_replaces_the_token_of_later_calls),
+		cmocka_unit_test(test_follow_pulls_with_the_new_token),
+		cmocka_unit_test(test_set_token_races_calls_and_the_follow_thread),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	if (swb_client_all_closed())

@@ -2,7 +2,8 @@
  * test_console_view.c - the console's logic without a terminal: the view
  * model (client/view_state.c) fed with snapshots and events, the worker grid
  * (view_grid.c), the arithmetic (view_stats.c: buckets, service level,
- * health, countdowns, sparklines) and the command line (console_opts.c).
+ * health, countdowns, sparklines), the command line (console_opts.c) and
+ * when the console's own token is renewed (console_token.c).
  * Times are made up: nothing here reads a clock.
  */
 #include <setjmp.h>
@@ -13,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "console_opts.h"
+#include "console_token.h"
 #include "timefmt.h"
+#include "token.h"
 #include "view_grid.h"
 #include "view_state.h"
 #include "view_stats.h"
@@ -766,6 +770,70 @@ static void test_console_options(void **state)
 	assert_int_equal(parse(&o, &err, "--show-attrs", ",", NULL), SWB_EINVAL);
 }
 
+static void test_token_ttl_option(void **state)
+{
+	(void)state;
+	struct console_opts o;
+	struct swb_err err;
+	assert_int_equal(parse(&o, &err, "--worker", "bob", NULL), SWB_OK);
+	assert_int_equal(o.token_ttl_s, CONSOLE_TOKEN_TTL_DEFAULT);
+	assert_false(o.token_ttl_given);
+	assert_int_equal(parse(&o, &err, "--worker", "bob", "--token-ttl", "3", NULL), SWB_OK);
+	assert_int_equal(o.token_ttl_s, 3);
+	assert_true(o.token_ttl_given);
+	assert_int_equal(parse(&o, &err, "--supervisor", "--token-ttl=2", NULL), SWB_OK);
+	assert_int_equal(o.token_ttl_s, 2);
+	assert_int_equal(parse(&o, &err, "--token-ttl", "1", NULL), SWB_EINVAL);
+	assert_non_null(strstr(err.msg, "--token-ttl must be seconds from 2 to"));
+	assert_int_equal(parse(&o, &err, "--token-ttl", "99999999999", NULL), SWB_EINVAL);
+	assert_int_equal(parse(&o, &err, "--token", "t", "--token-ttl", "60", NULL), SWB_EINVAL);
+	assert_non_null(strstr(err.msg, "not with --token"));
+}
+
+static void test_own_token_is_renewed_at_80_percent_and_retried(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_console_tokenXXXXXX";
+	assert_non_null(mkdtemp(dir));
+	unsigned char secret[SWB_SECRET_LEN];
+	struct swb_err err = { 0 };
+	assert_int_equal(swb_secret_load_or_create(dir, secret, &err), SWB_OK);
+	/* minted half a second into second 1000: the schedule counts from the second's start */
+	struct console_token *t = console_token_mint(dir, "supervisor", 10, 1000500, &err);
+	assert_non_null(t);
+	assert_int_equal(console_token_due_ms(t), 1008000);
+	assert_int_equal(console_token_expires_ms(t), 1010000);
+	assert_non_null(console_token_value(t));
+	assert_int_equal(console_token_renew(t, NULL, 1008000, &err), SWB_OK);
+	assert_int_equal(console_token_due_ms(t), 1016000);
+	assert_int_equal(console_token_expires_ms(t), 1018000);
+
+	/* the secret goes away: the token in use stays, the reason is told, a retry is due in a second */
+	const char *before = console_token_value(t);
+	char path[64];
+	snprintf(path, sizeof path, "%s/secret", dir);
+	unlink(path);
+	assert_int_equal(console_token_renew(t, NULL, 1016000, &err), SWB_EIO);
+	assert_non_null(strstr(err.msg, "cannot mint a token"));
+	assert_ptr_equal(console_token_value(t), before);
+	assert_int_equal(console_token_due_ms(t), 1016000 + CONSOLE_TOKEN_RETRY_MIN_MS);
+	assert_int_equal(console_token_expires_ms(t), 1018000);
+	console_token_free(t);
+
+	/* a day-long token: renewed after 19.2 h, retried every 30 s at most */
+	assert_int_equal(swb_secret_load_or_create(dir, secret, &err), SWB_OK);
+	t = console_token_mint(dir, "supervisor", 86400, 0, &err);
+	assert_non_null(t);
+	assert_int_equal(console_token_due_ms(t), 86400LL * 800);
+	unlink(path);
+	assert_int_equal(console_token_renew(t, NULL, 86400LL * 800, &err), SWB_EIO);
+	assert_int_equal(console_token_due_ms(t), 86400LL * 800 + CONSOLE_TOKEN_RETRY_MAX_MS);
+	console_token_free(t);
+	assert_null(console_token_mint(dir, "supervisor", 10, 0, &err));
+	assert_int_equal(err.code, SWB_EIO);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +862,8 @@ int main(void)
 		cmocka_unit_test(test_durations_and_countdowns),
 		cmocka_unit_test(test_sparkline_levels),
 		cmocka_unit_test(test_console_options),
+		cmocka_unit_test(test_token_ttl_option),
+		cmocka_unit_test(test_own_token_is_renewed_at_80_percent_and_retried),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
