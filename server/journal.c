@@ -116,16 +116,22 @@ struct rotation;
 static void rotation_abandon(struct rotation *r);
 static bool e_peek(const char *line, size_t len, uint64_t *seq, int64_t *ts);
 
+/* Makes room for one more element in an array of n (capacity *cap, doubling from first); the array. */
+static void *grow_for_one(void *a, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return a;
+	size_t c = *cap ? *cap * 2 : first;
+	void *na = realloc(a, c * elem);
+	if (!na)
+		abort();
+	*cap = c;
+	return na;
+}
+
 static void idx_add(struct swb_journal *j, uint64_t seq, int64_t ts, off_t off)
 {
-	if (j->nidx == j->idxcap) {
-		size_t cap = j->idxcap ? j->idxcap * 2 : 1024;
-		struct jidx *ni = realloc(j->idx, cap * sizeof *ni);
-		if (!ni)
-			abort();
-		j->idx = ni;
-		j->idxcap = cap;
-	}
+	j->idx = grow_for_one(j->idx, j->nidx, &j->idxcap, sizeof *j->idx, 1024);
 	j->idx[j->nidx++] = (struct jidx){ seq, ts, off };
 }
 
@@ -342,15 +348,21 @@ void node_journal_flush_events(struct wspace *w)
 		flush_staged(w->journal);
 }
 
+/* Appends a C record: EventCallbackURL delivery is done through seq. */
+static void add_cursor(char **buf, size_t *len, size_t *cap, int64_t now, uint64_t seq)
+{
+	char line[96];
+	snprintf(line, sizeof line, "{\"k\":\"C\",\"t\":%lld,\"seq\":%llu}", (long long)now, (unsigned long long)seq);
+	add_line(buf, len, cap, line);
+}
+
 void node_journal_cursor(struct wspace *w, uint64_t seq, int64_t now)
 {
 	struct swb_journal *j = w->journal;
 	w->callback_cursor = seq;
 	if (!j || j->replaying)
 		return;
-	char line[96];
-	snprintf(line, sizeof line, "{\"k\":\"C\",\"t\":%lld,\"seq\":%llu}", (long long)now, (unsigned long long)seq);
-	add_line(&j->buf, &j->len, &j->cap, line);
+	add_cursor(&j->buf, &j->len, &j->cap, now, seq);
 	j->records++;
 }
 
@@ -399,14 +411,7 @@ static void seg_path(const struct swb_journal *j, const struct jseg *g, char *ou
 
 static void seg_add(struct swb_journal *j, struct jseg g)
 {
-	if (j->nsegs == j->segcap) {
-		size_t cap = j->segcap ? j->segcap * 2 : 16;
-		struct jseg *ns = realloc(j->segs, cap * sizeof *ns);
-		if (!ns)
-			abort();
-		j->segs = ns;
-		j->segcap = cap;
-	}
+	j->segs = grow_for_one(j->segs, j->nsegs, &j->segcap, sizeof *j->segs, 16);
 	j->segs[j->nsegs++] = g;
 }
 
@@ -541,12 +546,8 @@ static void head_lines(struct wspace *w, int64_t now, char **buf, size_t *len, s
 	const struct swb_evrec *r = swb_eventlog_get_latest(w->events);
 	if (r && r->seq == swb_core_last_seq(w->core))
 		frame_event(buf, len, cap, r->json, r->len);
-	if (w->callback_cursor) {
-		char line[96];
-		snprintf(line, sizeof line, "{\"k\":\"C\",\"t\":%lld,\"seq\":%llu}", (long long)now,
-			 (unsigned long long)w->callback_cursor);
-		add_line(buf, len, cap, line);
-	}
+	if (w->callback_cursor)
+		add_cursor(buf, len, cap, now, w->callback_cursor);
 }
 
 static void *rotation_main(void *arg)
